@@ -1,0 +1,72 @@
+"""The one `brushwork` command. Each verb lives in its own module, imported only when that verb runs.
+
+    brushwork train --style starry.jpg --data photos/ --out runs/
+    brushwork export runs/starry -o starry.onnx
+    brushwork stylize holiday.mp4 -o holiday_starry.mp4 --model starry.onnx
+    brushwork gatys --content photo.jpg --style starry.jpg -o out.png
+    brushwork bench train | brushwork bench MODEL.onnx
+
+A verb module defines `add_arguments(parser)` (argparse only: no heavy imports at module level, so `--help`
+is instant and `stylize` never loads torch) and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from . import BrushworkError, __version__
+
+# verb -> (module, one-line help). A plain dict: the order here is the order in `brushwork --help`.
+VERBS: dict[str, tuple[str, str]] = {
+    "train": ("brushwork.train.command", "train a style transformation network on a folder of photos"),
+    "export": ("brushwork.models.export_command", "export a trained model to a deployable ONNX file"),
+    "stylize": ("brushwork.infer.command", "stylize an image, a folder of images or a video with an ONNX model"),
+    "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),
+    "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
+    "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
+    "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
+    "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
+    "bench": ("brushwork.bench_command", "benchmarks: `bench train` or `bench MODEL.onnx`"),
+}
+
+
+def _available_verbs() -> dict[str, tuple[str, str]]:
+    """Verbs whose module exists in this install (a verb still being built is simply not listed)."""
+    return {v: spec for v, spec in VERBS.items() if importlib.util.find_spec(spec[0]) is not None}
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(prog="brushwork", description="Fast neural style transfer.")
+    parser.add_argument("--version", action="version", version=f"brushwork {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    modules = {}
+    for verb, (module_name, help_text) in _available_verbs().items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(verb, help=help_text, description=(module.__doc__ or help_text).strip(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        modules[verb] = module
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(modules[args.verb].run(args) or 0)
+    except BrushworkError as e:
+        print(f"brushwork {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"brushwork {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The image transformation network of Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer
+and Super-Resolution" (ECCV 2016), with the changes that later work showed to matter:
+
+- instance normalization instead of batch norm (Ulyanov et al., "Instance Normalization: The Missing Ingredient
+  for Fast Stylization", 2016): the contrast of the output no longer depends on the batch;
+- reflection padding instead of zero padding, so borders are not dark;
+- nearest-neighbour upsampling followed by a convolution instead of a transposed convolution (Odena et al.,
+  "Deconvolution and Checkerboard Artifacts", Distill 2016): no checkerboard.
+
+The net takes RGB in [0, 1] and returns RGB that training pulls into [0, 1] (clamp it for display).
+Any height and width work: the input is reflection-padded up to a multiple of STRIDE and the output is
+cropped back, so a 1081-row frame comes out with 1081 rows.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import BrushworkError
+
+STRIDE = 4  # two stride-2 downsamplings; the upsampling path restores exactly what they removed
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection pad + conv: 'same' padding without the dark border that zero padding paints."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1):
+        super().__init__(nn.ReflectionPad2d(kernel_size // 2), nn.Conv2d(in_ch, out_ch, kernel_size, stride))
+
+
+class ConvNormReLU(nn.Sequential):
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1):
+        super().__init__(ConvLayer(in_ch, out_ch, kernel_size, stride), nn.InstanceNorm2d(out_ch, affine=True),
+                         nn.ReLU(inplace=True))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv + instance norm with an identity shortcut (He et al. 2016), as in Johnson's supplement."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3)
+        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv2 = ConvLayer(channels, channels, 3)
+        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.in1(self.conv1(x)))
+        return x + self.in2(self.conv2(y))
+
+
+class UpsampleConv(nn.Sequential):
+    """Nearest upsample x2, then conv: the resize-convolution that avoids checkerboard artifacts."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3):
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(in_ch, out_ch, kernel_size),
+                         nn.InstanceNorm2d(out_ch, affine=True), nn.ReLU(inplace=True))
+
+
+class TransformerNet(nn.Module):
+    """Johnson et al.'s network: downsample, residual blocks, upsample.
+
+    Args:
+        width: channels of the first layer; the others are 2x and 4x it (Johnson: 32). Half width is ~4x
+            cheaper and still looks good for many styles.
+        depth: number of residual blocks (Johnson: 5).
+    """
+
+    def __init__(self, *, width: int = 32, depth: int = 5):
+        super().__init__()
+        c1, c2, c3 = width, 2 * width, 4 * width
+        self.downsample = nn.Sequential(
+            ConvNormReLU(3, c1, 9),             # (B, c1, H, W)
+            ConvNormReLU(c1, c2, 3, stride=2),  # (B, c2, H/2, W/2)
+            ConvNormReLU(c2, c3, 3, stride=2),  # (B, c3, H/4, W/4)
+        )
+        self.residuals = nn.Sequential(*[ResidualBlock(c3) for _ in range(depth)])
+        self.upsample = nn.Sequential(
+            UpsampleConv(c3, c2),  # (B, c2, H/2, W/2)
+            UpsampleConv(c2, c1),  # (B, c1, H, W)
+        )
+        self.head = ConvLayer(c1, 3, 9)  # (B, 3, H, W), no norm or activation: the loss sets the range
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x = pad_to_stride(x)
+        y = self.head(self.upsample(self.residuals(self.downsample(x))))
+        return y[..., :h, :w]
+
+
+def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> torch.Tensor:
+    """Reflection-pad bottom and right so height and width are multiples of `stride`."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="reflect")
+
+
+# Architectures by name. A checkpoint stores the name and its kwargs, so it rebuilds the exact network.
+ARCHITECTURES = {
+    "johnson": partial(TransformerNet, width=32, depth=5),
+    "johnson-light": partial(TransformerNet, width=16, depth=5),
+}
+
+
+def build_transformer(arch: str = "johnson", **kwargs) -> TransformerNet:
+    """Build a registered architecture; an unknown name lists the known ones."""
+    if arch not in ARCHITECTURES:
+        raise BrushworkError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**kwargs)

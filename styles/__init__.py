@@ -1,0 +1,1 @@
+"""Styles that ship with brushwork (fp16 ONNX files and their registry)."""

@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny synthetic photos and style images made in the test, never ../shared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def synthetic_photo(seed: int, height: int = 64, width: int = 64) -> np.ndarray:
+    """A smooth random 'photo': low-frequency colour blobs plus an edge and mild noise, uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    image = np.zeros((height, width, 3))
+    for c in range(3):
+        for _ in range(3):
+            fy, fx, phase = rng.uniform(0.5, 4, 2).tolist() + [rng.uniform(0, 6.3)]
+            image[..., c] += np.sin(2 * np.pi * (fy * yy + fx * xx) + phase)
+    image[:, : width // 3] += rng.uniform(-1, 1, 3)  # a hard edge, as photos have
+    image = (image - image.min()) / (np.ptp(image) + 1e-8) * 255
+    image += rng.normal(0, 4, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def synthetic_style(height: int = 64, width: int = 64) -> np.ndarray:
+    """A 'painting' with strong texture: coloured diagonal stripes, unlike the photos."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    stripes = ((xx + yy) // 4) % 3
+    palette = np.array([[230, 200, 40], [30, 60, 200], [200, 40, 60]], dtype=np.uint8)
+    return palette[stripes]
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    """A folder of 8 synthetic photos in mixed formats and one nested sub-folder."""
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    for i in range(8):
+        sub = folder / "nested" if i % 3 == 0 else folder
+        ext = [".jpg", ".png", ".webp"][i % 3]
+        Image.fromarray(synthetic_photo(i, 72 + 8 * i, 64)).save(sub / f"photo{i}{ext}")
+    return folder
+
+
+@pytest.fixture
+def style_path(tmp_path):
+    path = tmp_path / "style.png"
+    Image.fromarray(synthetic_style(96, 128)).save(path)
+    return path

@@ -1,0 +1,66 @@
+"""The transformation network, the VGG loss network and the losses: shapes and known values."""
+
+import pytest
+import torch
+
+from brushwork import BrushworkError
+from brushwork.models.transformer_net import ARCHITECTURES, STRIDE, build_transformer, pad_to_stride
+from brushwork.train.losses import content_loss, gram_matrix, style_loss, tv_loss
+
+
+@pytest.mark.parametrize("size", [(32, 32), (33, 47), (61, 90), (17, 9)])
+def test_transformer_keeps_any_size(size):
+    net = build_transformer("johnson-light")
+    y = net(torch.rand(2, 3, *size))
+    assert y.shape == (2, 3, *size)
+
+
+def test_pad_to_stride_reflects():
+    x = torch.arange(5.0).view(1, 1, 1, 5).expand(1, 1, 5, 5)
+    p = pad_to_stride(x)
+    assert p.shape[-2:] == (8, 8) and p.shape[-1] % STRIDE == 0
+    assert p[0, 0, 0, 5:].tolist() == [3.0, 2.0, 1.0]  # reflection, not zeros
+
+
+def test_width_argument_scales_the_network():
+    full = sum(p.numel() for p in build_transformer("johnson").parameters())
+    light = sum(p.numel() for p in build_transformer("johnson-light").parameters())
+    assert 3.5 < full / light < 4.5
+
+
+def test_unknown_architecture_lists_known():
+    with pytest.raises(BrushworkError, match="johnson"):
+        build_transformer("unet")
+    assert "johnson" in ARCHITECTURES
+
+
+def test_gram_matrix_known_value():
+    f = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 2, 1, 2)  # C=2, H=1, W=2
+    g = gram_matrix(f)
+    expected = torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 4
+    assert torch.allclose(g[0], expected)
+
+
+def test_gram_is_float32_under_autocast():
+    f = torch.rand(1, 4, 8, 8).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert gram_matrix(f).dtype == torch.float32
+
+
+def test_losses_zero_on_identical_inputs_and_positive_otherwise():
+    a, b = torch.rand(2, 8, 6, 6), torch.rand(2, 8, 6, 6)
+    assert content_loss(a, a) == 0 and content_loss(a, b) > 0
+    assert style_loss(gram_matrix(a), gram_matrix(a)) == 0 and style_loss(gram_matrix(a), gram_matrix(b)[:1]) > 0
+    assert tv_loss(torch.ones(1, 3, 5, 5)) == 0
+
+
+def test_tv_known_value():
+    img = torch.tensor([[0.0, 1.0], [0.0, 1.0]]).view(1, 1, 2, 2)
+    assert tv_loss(img).item() == pytest.approx(1.0)  # horizontal steps of 1, no vertical change
+
+
+def test_losses_gradcheck():
+    a = torch.rand(1, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.rand(1, 3, 4, 4, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: style_loss(gram_matrix(x), gram_matrix(t)), (a,))
+    assert torch.autograd.gradcheck(lambda x: content_loss(x, t), (a,))
