@@ -29,7 +29,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
     "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
-    "bench": ("brushwork.bench_command", "benchmarks: `bench train` or `bench MODEL.onnx`"),
+    "bench": ("brushwork.infer.bench_command", "benchmarks: `bench train` or `bench MODEL.onnx`"),
 }
 
 
