@@ -45,7 +45,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise BrushworkError(f"{path} is an exported ONNX model; give the training checkpoint (.pt) or run directory")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 -- any unpickling failure means "not a usable checkpoint"
         raise BrushworkError(f"{path}: not a brushwork checkpoint or it is corrupt ({type(e).__name__}); "
                              "use another file from the run's checkpoints/ folder") from None
     if not isinstance(ckpt, dict) or "format_version" not in ckpt or "model" not in ckpt:

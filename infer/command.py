@@ -1,0 +1,236 @@
+"""Stylize an image, a folder of images (mirrored into the output folder) or a video with an exported model.
+
+    brushwork stylize photo.jpg -o photo_starry.jpg --model starry.onnx
+    brushwork stylize photos/ -o photos_starry/ --model starry.onnx --max-side 1024
+    brushwork stylize holiday.mp4 -o holiday_starry.mp4 --model starry.onnx --crf 20 --preserve-color luminance
+    brushwork stylize holiday.mp4 -o out.mp4 --style starry_night --temporal-blend 0.5
+    brushwork stylize huge.tif -o huge_starry.tif --model starry.onnx --max-memory 2GB
+
+Video keeps the frame timestamps, rotation and audio (copied as is); decoding, the model and encoding run as a
+pipeline of threads. The output is written beside the target and renamed at the end; an existing output is kept
+unless --overwrite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+
+from .. import BrushworkError
+
+SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
+              "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="an image, a folder of images, or a video (mp4 mov mkv webm avi)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output file (or folder for a folder)")
+    model = parser.add_argument_group("model").add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", type=Path, help="an .onnx file written by `brushwork export`")
+    model.add_argument("--style", metavar="NAME", help="a style that ships with brushwork (`brushwork styles`)")
+    run = parser.add_argument_group("runtime")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
+    run.add_argument("--batch-size", type=int, default=4, help="video frames per model call (default: %(default)s)")
+    run.add_argument("--tile", type=int, metavar="N", help="stylize in N-pixel tiles without seams (big images)")
+    run.add_argument("--max-memory", metavar="SIZE", help="pick the tile size to stay under SIZE, e.g. 2GB, 512MB")
+    look = parser.add_argument_group("look")
+    look.add_argument("--max-side", type=int, help="resize so the longest side is at most this (default: keep size)")
+    look.add_argument("--preserve-color", choices=("luminance", "histogram"),
+                      help="keep the input's colours: luminance (YCbCr) or histogram (colour statistics)")
+    look.add_argument("--strength", type=float, default=1.0, help="0 = input, 1 = fully stylized (default: 1)")
+    look.add_argument("--temporal-blend", type=float, metavar="A",
+                      help="video only: blend each frame with the previous output warped by optical flow (0..1)")
+    video = parser.add_argument_group("video")
+    video.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: %(default)s)")
+    video.add_argument("--preset", default="medium", help="x264 preset, e.g. veryfast, medium (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    kind = input_kind(args.input)
+    check_flags(args, kind)
+    check_output(args.input, args.output, kind, args.overwrite)
+    stylizer = make_stylizer(args)
+    print(f"model {model_summary(stylizer)} on {getattr(stylizer, 'provider', 'CPUExecutionProvider')}",
+          file=sys.stderr)
+    if kind == "video":
+        return stylize_video_file(args, stylizer)
+    return stylize_image_files(args, stylizer, kind)
+
+
+def input_kind(path: Path) -> str:
+    """'folder', 'video' or 'image' from the path; BrushworkError for anything else."""
+    from ..data.images import IMAGE_SUFFIXES
+    from .video import VIDEO_SUFFIXES
+
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise BrushworkError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    raise BrushworkError(f"{path}: not an image or video ({suffix or 'no extension'}); give one of "
+                         f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)} or a folder of images")
+
+
+def check_flags(args: argparse.Namespace, kind: str) -> None:
+    if not 0.0 <= args.strength <= 1.0:
+        raise BrushworkError(f"--strength {args.strength}: must be between 0 and 1")
+    if args.temporal_blend is not None:
+        if kind != "video":
+            raise BrushworkError("--temporal-blend works on videos only; drop it for images")
+        if not 0.0 <= args.temporal_blend < 1.0:
+            raise BrushworkError(f"--temporal-blend {args.temporal_blend}: must be in [0, 1) (1 would freeze the first frame)")
+    if args.max_side is not None and args.max_side < 8:
+        raise BrushworkError(f"--max-side {args.max_side}: must be at least 8 pixels")
+    if args.batch_size < 1:
+        raise BrushworkError(f"--batch-size {args.batch_size}: must be at least 1")
+    args.max_memory_bytes = parse_size(args.max_memory) if args.max_memory else None
+
+
+def parse_size(text: str) -> int:
+    """'2GB', '512MB', '1.5G', '800M', '1000000' -> bytes (binary units: 1 GB = 2**30 bytes)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).upper() if match else None
+    if not match or unit not in SIZE_UNITS:
+        raise BrushworkError(f"--max-memory {text}: expected a size like 2GB, 512MB or 1.5G")
+    return int(float(match.group(1)) * SIZE_UNITS[unit])
+
+
+def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
+    """Refuse output == input, an existing output without --overwrite, a wrong type, an unwritable place."""
+    from ..data.images import IMAGE_SUFFIXES
+    from .video import VIDEO_SUFFIXES
+
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise BrushworkError(f"-o {dst} is the input; choose another output name")
+    wanted = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES}.get(kind)
+    if wanted and dst.suffix.lower() not in wanted:
+        raise BrushworkError(f"-o {dst}: a {kind} output needs one of {', '.join(wanted)}")
+    if kind == "folder":
+        if dst.exists() and not dst.is_dir():
+            raise BrushworkError(f"-o {dst}: the input is a folder, so the output must be a folder too")
+        if dst.resolve().is_relative_to(src.resolve()):
+            raise BrushworkError(f"-o {dst} is inside the input folder; choose a folder outside {src}")
+        return
+    if dst.exists() and not overwrite:
+        raise BrushworkError(f"{dst} exists; pass --overwrite to replace it")
+    parent = dst.parent if str(dst.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise BrushworkError(f"-o {dst}: cannot write into {parent}; choose a writable folder")
+
+
+def make_stylizer(args: argparse.Namespace):
+    """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
+    from .session import Stylizer
+
+    path = args.model if args.model is not None else _style_path(args.style)
+    if args.tile is None and args.max_memory_bytes is None:
+        return Stylizer(path, device=args.device, threads=args.threads)
+    if importlib.util.find_spec("brushwork.infer.tiling") is None:
+        raise BrushworkError("--tile/--max-memory need brushwork.infer.tiling, which this install lacks; "
+                             "drop the flag or upgrade brushwork")
+    from .tiling import TiledStylizer
+
+    return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device)
+
+
+def _style_path(name: str) -> Path:
+    from .styles import style_path
+
+    return style_path(name)
+
+
+def model_summary(stylizer) -> str:
+    meta = getattr(stylizer, "metadata", {}) or {}
+    parts = [meta.get("arch"), meta.get("precision"), meta.get("style_name") and f"style {meta['style_name']}"]
+    return f"{stylizer.path if hasattr(stylizer, 'path') else ''} ({', '.join(p for p in parts if p)})"
+
+
+def make_post(args: argparse.Namespace):
+    """(input frame, stylized frame) -> frame: temporal blending, then colour preservation, then strength."""
+    steps = []
+    if args.temporal_blend:
+        if importlib.util.find_spec("brushwork.infer.temporal") is None:
+            raise BrushworkError("--temporal-blend needs brushwork.infer.temporal, which this install lacks; "
+                                 "drop the flag or upgrade brushwork")
+        from .temporal import TemporalBlender
+
+        steps.append(TemporalBlender(args.temporal_blend))
+    if args.preserve_color or args.strength < 1.0:
+        from .color import blend, preserve_color
+
+        steps.append(lambda x, y: blend(x, preserve_color(x, y, args.preserve_color), args.strength))
+    if not steps:
+        return None
+
+    def post(frame, stylized):
+        for step in steps:
+            stylized = step(frame, stylized)
+        return stylized
+
+    return post
+
+
+def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
+    import numpy as np
+
+    from .video import stylize_video
+
+    if hasattr(stylizer, "batch"):
+        stylize_batch = stylizer.batch
+    else:  # the tiled stylizer works frame by frame
+        def stylize_batch(frames):
+            return np.stack([stylizer(f) for f in frames])
+
+    stages = stylize_video(args.input, args.output, stylize_batch, make_post(args), batch_size=args.batch_size,
+                           crf=args.crf, preset=args.preset, max_side=args.max_side, progress=not args.quiet)
+    for warning in stages.warnings:
+        print(f"brushwork stylize: warning: {args.input}: {warning}", file=sys.stderr)
+    print(f"wrote {args.output}: {stages.report()}", file=sys.stderr)
+    return 0
+
+
+def stylize_image_files(args: argparse.Namespace, stylizer, kind: str) -> int:
+    """One image, or every image below a folder into the same relative path under the output folder."""
+    from ..data.images import list_images
+
+    if kind == "image":
+        stylize_image(args.input, args.output, stylizer, args)
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
+    pairs = [(p, args.output / p.relative_to(args.input)) for p in list_images(args.input)]
+    if not pairs:
+        raise BrushworkError(f"{args.input}: no images in this folder")
+    existing = [dst for _, dst in pairs if dst.exists()]
+    if existing and not args.overwrite:
+        raise BrushworkError(f"{existing[0]} exists ({len(existing)} of the outputs do); pass --overwrite")
+    from tqdm import tqdm
+
+    for src, dst in tqdm(pairs, unit="image", disable=args.quiet, file=sys.stderr):
+        stylize_image(src, dst, stylizer, args)
+    print(f"wrote {len(pairs)} images under {args.output}", file=sys.stderr)
+    return 0
+
+
+def stylize_image(src: Path, dst: Path, stylizer, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from ..data.images import open_rgb, resize_to_side, write_image
+
+    image = resize_to_side(open_rgb(src), args.max_side) if args.max_side else open_rgb(src)
+    frame = np.asarray(image, dtype=np.uint8)
+    if min(frame.shape[:2]) < 8:
+        raise BrushworkError(f"{src}: {frame.shape[1]}x{frame.shape[0]} is too small; the model needs 8x8 or more")
+    post = make_post(args)
+    out = stylizer(frame)
+    write_image(dst, post(frame, out) if post else out)

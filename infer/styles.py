@@ -1,0 +1,46 @@
+"""The registry of styles that ship with brushwork: brushwork/styles/index.json next to the .onnx files.
+
+    {"styles": [{"name": "starry_night", "file": "starry_night.onnx", "title": "The Starry Night",
+                 "artist": "Vincent van Gogh", "sha256": "..."}]}
+
+`brushwork styles` lists them; `brushwork stylize ... --style starry_night` uses one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import BrushworkError
+
+
+def styles_folder() -> Path:
+    """Where the shipped styles live (the brushwork.styles package folder)."""
+    return Path(__file__).resolve().parent.parent / "styles"
+
+
+def list_styles(folder: Path | None = None) -> list[dict]:
+    """The shipped styles (empty when none ship), each a dict with at least name and file."""
+    index = (folder or styles_folder()) / "index.json"
+    if not index.is_file():
+        return []
+    try:
+        entries = json.loads(index.read_text())["styles"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise BrushworkError(f"{index}: broken style index ({e}); reinstall brushwork") from None
+    return [e for e in entries if isinstance(e, dict) and "name" in e and "file" in e]
+
+
+def style_path(name: str, folder: Path | None = None) -> Path:
+    """The .onnx file of a shipped style; an unknown name lists the known ones."""
+    folder = folder or styles_folder()
+    styles = {s["name"]: s for s in list_styles(folder)}
+    if not styles:
+        raise BrushworkError(f"--style {name}: no styles ship with this brushwork yet; train one "
+                             "(`brushwork train`), export it (`brushwork export RUN -o mine.onnx`) and pass --model")
+    if name not in styles:
+        raise BrushworkError(f"--style {name}: unknown style; known: {', '.join(sorted(styles))}")
+    path = folder / styles[name]["file"]
+    if not path.is_file():
+        raise BrushworkError(f"--style {name}: its model file {path} is missing; reinstall brushwork")
+    return path

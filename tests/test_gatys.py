@@ -1,0 +1,152 @@
+"""The Gatys optimizer: it lowers the shared perceptual loss, writes what it says, keeps colours, refuses bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from brushwork.cli import main
+from brushwork.infer.color import rgb_to_ycbcr
+from brushwork.train.gatys import build_loss, color_inputs, initial_image, iterate, to_tensor
+from brushwork.train.gatys_config import GatysConfig
+
+
+def _stripes(height: int, width: int) -> np.ndarray:
+    """A 'painting': coloured diagonal stripes (strong texture, colours unlike the photos)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    palette = np.array([[230, 200, 40], [30, 60, 200], [200, 40, 60]], dtype=np.uint8)
+    return palette[((xx + yy) // 4) % 3]
+
+
+def _photo(seed: int, height: int, width: int) -> np.ndarray:
+    """A smooth 'photo': low-frequency colour waves plus mild noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    waves = [np.sin(2 * np.pi * (rng.uniform(0.5, 3) * yy + rng.uniform(0.5, 3) * xx) + c) for c in range(3)]
+    image = (np.stack(waves, -1) + 1) * 110 + 15 + rng.normal(0, 3, (height, width, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A 40x48 photo, and the Gatys-layer loss against a 48x48 style image (VGG built once for the module).
+
+    At 32 px from noise, L-BFGS without line search overshoots for its first few iterations (relu5_1 is 2x2 there)
+    and needs more than a handful of steps to come back; 40x48 and 8 steps keep the test fast and meaningful.
+    """
+    cfg = GatysConfig(content="c.png", styles=["s.png"], size=48)
+    return _photo(3, 40, 48), cfg, build_loss(cfg, [_stripes(48, 48)], torch.device("cpu"))
+
+
+@pytest.mark.parametrize("optimizer,init", [("lbfgs", "content"), ("lbfgs", "noise"),
+                                            ("adam", "content"), ("adam", "noise")])
+def test_loss_decreases(tiny, optimizer, init):
+    content_rgb, base, loss = tiny
+    cfg = GatysConfig(**{**base.to_dict(), "optimizer": optimizer, "init": init, "steps": 8})
+    content = to_tensor(content_rgb, torch.device("cpu"))
+    x = initial_image(init, content, seed=0)
+    start = x.clone()
+    totals = [float(terms.total) for _, terms in iterate(cfg, loss, content, x)]
+    assert len(totals) == 8 and all(np.isfinite(totals))
+    assert totals[-1] < 0.8 * totals[0], totals
+    assert not torch.equal(x, start) and x.min() >= 0 and x.max() <= 1  # pixels moved and stayed showable
+
+
+def test_noise_init_is_seeded_noise():
+    content = torch.full((1, 3, 8, 8), 0.5)
+    a, b = initial_image("noise", content, 1), initial_image("noise", content, 1)
+    assert torch.equal(a, b) and a.std() > 0.2 and torch.equal(initial_image("content", content, 1), content)
+
+
+def _write_inputs(tmp_path, photo_size=(40, 56)):
+    content, style = tmp_path / "photo.png", tmp_path / "style.png"
+    Image.fromarray(_photo(1, *photo_size)).save(content)
+    Image.fromarray(_stripes(48, 48)).save(style)
+    return content, style
+
+
+def test_cli_writes_result_and_intermediates(tmp_path, capsys):
+    content, style = _write_inputs(tmp_path)
+    out = tmp_path / "out" / "result.png"
+    rc = main(["gatys", "--content", str(content), "--style", str(style), "--size", "32", "--steps", "4",
+               "--save-every", "2", "--optimizer", "adam", "-o", str(out)])
+    assert rc == 0
+    assert Image.open(out).size == (32, 23)  # longest side --size, aspect kept (40x56 photo)
+    assert (tmp_path / "out" / "result_00002.png").is_file()
+    assert not (tmp_path / "out" / "result_00004.png").exists()  # the last step is the result itself
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_style_mashup_runs(tmp_path):
+    content, style = _write_inputs(tmp_path)
+    second = tmp_path / "second.png"
+    Image.fromarray(_photo(9, 48, 48)).save(second)
+    out = tmp_path / "mash.png"
+    rc = main(["gatys", "--content", str(content), "--style", str(style), str(second), "--style-blend", "0.7,0.3",
+               "--size", "32", "--steps", "2", "--layers", "johnson", "-o", str(out)])
+    assert rc == 0 and out.is_file()
+
+
+def test_luminance_preservation_keeps_the_photos_chroma(tmp_path):
+    content, style = _write_inputs(tmp_path)
+    out = tmp_path / "lum.png"
+    rc = main(["gatys", "--content", str(content), "--style", str(style), "--size", "32", "--steps", "3",
+               "--preserve-color", "luminance", "-o", str(out)])
+    assert rc == 0
+    result = np.asarray(Image.open(out).convert("RGB"))
+    photo = np.asarray(Image.open(content).convert("RGB").resize(result.shape[1::-1], Image.Resampling.LANCZOS))
+    chroma_error = np.abs(rgb_to_ycbcr(result)[..., 1:] - rgb_to_ycbcr(photo)[..., 1:])
+    assert np.median(chroma_error) < 2.0  # only uint8 rounding and clipping separate the chroma
+    style_chroma = np.abs(rgb_to_ycbcr(_stripes(23, 32))[..., 1:] - rgb_to_ycbcr(photo)[..., 1:])
+    assert np.median(style_chroma) > 10 * max(np.median(chroma_error), 0.5)  # and the style's colours are far
+
+
+def test_colour_inputs_follow_gatys_2016():
+    content, style = _photo(2, 40, 40), _stripes(48, 48)
+    _, (recoloured,) = color_inputs("histogram", content, [style])
+    assert np.allclose(recoloured.reshape(-1, 3).mean(0), content.reshape(-1, 3).mean(0), atol=3)
+    gray_content, (gray_style,) = color_inputs("luminance", content, [style])
+    assert (gray_content[..., 0] == gray_content[..., 2]).all() and (gray_style[..., 0] == gray_style[..., 1]).all()
+    y = rgb_to_ycbcr(content)[..., 0]
+    assert abs(gray_style[..., 0].mean() - y.mean()) < 3 and abs(gray_style[..., 0].std() - y.std()) < 3
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--steps", "0"], "--steps"),
+    (["--steps", "-3"], "--steps"),
+    (["--size", "100000"], "GiB"),
+    (["--style-size", "90000"], "GiB"),
+    (["--size", "8"], "--size"),
+    (["--style-blend", "1,2"], "--style-blend"),
+    (["--style-layers", "relu9_9"], "relu9_9"),
+    (["--optimizer", "adam", "--lr", "0"], "--lr"),
+    (["--content-weight", "-1"], "--content-weight"),
+])
+def test_bad_options_fail_in_one_line(tmp_path, capsys, extra, needle):
+    content, style = _write_inputs(tmp_path)
+    out = tmp_path / "never.png"
+    rc = main(["gatys", "--content", str(content), "--style", str(style), "-o", str(out), *extra])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("brushwork gatys: error:") and "\n" not in err and needle in err, err
+    assert not out.exists()
+
+
+def test_bad_files_fail_in_one_line(tmp_path, capsys):
+    content, style = _write_inputs(tmp_path)
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not an image")
+    cases = [(["--content", str(broken), "--style", str(style)], "broken.jpg"),
+             (["--content", str(content), "--style", str(tmp_path / "missing.jpg")], "missing.jpg"),
+             (["--content", str(content), "--style", str(style), "-o", str(content)], "input"),
+             (["--content", str(content), "--style", str(style), "-o", str(tmp_path / "out.txt")], ".txt")]
+    if not torch.cuda.is_available():
+        cases.append((["--content", str(content), "--style", str(style), "--device", "cuda"], "--device"))
+    for args, needle in cases:
+        argv = ["gatys", *args] if "-o" in args else ["gatys", *args, "-o", str(tmp_path / "o.png")]
+        rc = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith("brushwork gatys: error:") and "\n" not in err and needle in err, err
+    assert not (tmp_path / "o.png").exists()
+    assert Image.open(content).size == (56, 40)  # the input named as output was not touched

@@ -1,0 +1,66 @@
+"""The runtime never imports torch: `import brushwork.infer` and a real `brushwork stylize` (image and video),
+`info` and `styles`, run in a fresh interpreter, leave "torch" out of sys.modules."""
+
+import json
+import subprocess
+import sys
+
+import av
+import numpy as np
+from PIL import Image
+
+SCRIPT = """
+import json, sys
+import brushwork.infer
+from brushwork.infer import Stylizer
+from brushwork.cli import main
+codes = [main(["stylize", sys.argv[1], "-o", sys.argv[2], "--model", sys.argv[3], "--quiet"]),
+         main(["stylize", sys.argv[4], "-o", sys.argv[5], "--model", sys.argv[3], "--quiet"]),
+         main(["info", sys.argv[3]]), main(["styles"])]
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "onnx"))
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def make_invert_model(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims = ["batch", "height", "width", 3]
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+             helper.make_node("Sub", ["full", "x"], ["y"]),
+             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
+    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", TensorProto.UINT8, dims)],
+                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
+                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def make_video(path):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        for i in range(4):
+            frame = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 40 * i, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_stylize_never_imports_torch(tmp_path):
+    model = make_invert_model(tmp_path / "m.onnx")
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "in.png")
+    video = make_video(tmp_path / "in.mp4")
+    args = [tmp_path / "in.png", tmp_path / "out.png", model, video, tmp_path / "out.mp4"]
+    result = subprocess.run([sys.executable, "-c", SCRIPT, *map(str, args)], check=False, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["codes"] == [0, 0, 0, 0]
+    assert report["heavy"] == []
+    assert (tmp_path / "out.png").is_file() and (tmp_path / "out.mp4").is_file()

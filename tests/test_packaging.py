@@ -1,0 +1,33 @@
+"""The wheel ships the package `brushwork` and nothing else (no tests/, benchmarks/, docs/ at the top level)."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP = shutil.ignore_patterns(".venv", ".git", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+                              ".ruff_cache")
+
+
+@pytest.mark.slow
+def test_wheel_contains_only_the_package(tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=SKIP)  # build a copy: setuptools writes build/ beside the sources
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path / "dist"), str(source)], check=False, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("brushwork-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    outside = [n for n in names if not n.startswith(("brushwork/", "brushwork-"))]
+    assert not outside, outside
+    assert not [n for n in names if n.split("/")[1:2] in (["tests"], ["benchmarks"], ["docs"])]
+    for module in ("brushwork/__init__.py", "brushwork/cli.py", "brushwork/train/loop.py",
+                   "brushwork/models/transformer_net.py", "brushwork/data/photos.py"):
+        assert module in names
+    assert all(n.endswith(("dist-info/METADATA", "dist-info/WHEEL", "dist-info/RECORD", "dist-info/top_level.txt",
+                           "dist-info/entry_points.txt", "dist-info/licenses/LICENSE"))
+               for n in names if n.startswith("brushwork-"))

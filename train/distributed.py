@@ -1,0 +1,80 @@
+"""Process group set-up for `torchrun --nproc-per-node N -m brushwork train ...` (DistributedDataParallel).
+
+One process per device: NCCL on GPUs, gloo on CPU. Without torchrun's environment (WORLD_SIZE unset or 1)
+everything here is a no-op, so the same loop serves single-process runs. Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+
+from .. import BrushworkError
+
+
+@dataclass
+class Context:
+    """Where this process runs: its rank among world_size processes and its device."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """'auto' -> this process's GPU if there is one, else the CPU; 'cuda' without a GPU is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise BrushworkError(f"--device {name}: no CUDA GPU is available to this torch "
+                                 f"(torch {torch.__version__}); use --device cpu or auto")
+        index = int(name.split(":")[1]) if ":" in name else local_rank
+        if index >= torch.cuda.device_count():
+            raise BrushworkError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
+def setup(device_name: str) -> Context:
+    """Join torchrun's process group if there is one, and pick this process's device."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(device_name, local_rank)
+    if world_size <= 1:
+        return Context(device=device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Context(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
+
+
+def any_rank(flag: bool, ctx: Context) -> bool:
+    """True if `flag` is true on any rank (e.g. a signal arrived): every rank then takes the same branch."""
+    if not ctx.distributed:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def barrier(ctx: Context) -> None:
+    if ctx.distributed:
+        dist.barrier()
+
+
+def cleanup(ctx: Context) -> None:
+    if ctx.distributed and dist.is_initialized():
+        dist.destroy_process_group()

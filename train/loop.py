@@ -1,0 +1,386 @@
+"""The training loop behind `brushwork train`: fit(cfg) trains, checkpoints and resumes one run.
+
+    brushwork train --style starry.jpg --data photos/ --out runs/
+    torchrun --nproc-per-node 2 -m brushwork train --style starry.jpg --data photos/ --out runs/
+
+The run directory OUT/NAME holds config.yaml, TensorBoard events, samples/*.png, checkpoints/step_XXXXXXX.pt
+(the last --keep-last) and, at the end, model.pt (what `brushwork export` reads). A run resumes exactly where
+its newest checkpoint left off: weights, Adam moments, AMP scaler, step and data position; every random draw
+(crops, photo order, the stability loss noise) is seeded from (seed, step or position), so nothing depends on
+when the process started. Ctrl-C or SIGTERM saves a checkpoint first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import BrushworkError
+from ..data.images import atomic_write, open_rgb, resize_to_side
+from ..data.photos import PhotoDataset, PhotoSampler, make_loader, scan_photos, validation_batch
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.transformer_net import build_transformer
+from ..models.vgg import build_vgg
+from . import distributed
+from .config import TrainConfig, dump_yaml
+from .losses import PerceptualLoss
+from .monitor import Monitor
+
+
+class Diverged(BrushworkError):
+    """A loss became NaN or infinite; the model of that step is never saved."""
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    step: int
+    model_path: Path | None
+    interrupted: bool = False
+
+
+# ---------------------------------------------------------------------------------------------- the train step
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for --amp: 'auto' is bf16 where the hardware computes it natively, else fp16 on
+    CUDA and float32 on CPUs without bf16 (emulated bf16 is slower than float32)."""
+    if mode == "off":
+        return None
+    if mode in ("bf16", "fp16"):
+        return torch.bfloat16 if mode == "bf16" else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    cpu = getattr(torch, "cpu", None)
+    native = any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported",
+                                                                     "_is_amx_tile_supported"))
+    return torch.bfloat16 if native else None
+
+
+def make_adam(params, lr: float) -> torch.optim.Optimizer:
+    """Fused Adam (one kernel for all parameters) where this torch has it for the device, else foreach."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class Trainer:
+    """The transformation network, its optimizer and the perceptual loss; step(batch) is one Adam step."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device, style: torch.Tensor, *, ddp: bool = False):
+        self.cfg, self.device = cfg, device
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
+        self.model = build_transformer(cfg.arch).to(device, memory_format=self.memory_format)
+        vgg = build_vgg(cfg.vgg_weights).to(device, memory_format=self.memory_format)
+        self.loss = PerceptualLoss(vgg, [style.to(device)], content_layers=cfg.content_layers,
+                                   style_layers=cfg.style_layers, content_weight=cfg.content_weight,
+                                   style_weight=cfg.style_weight, tv_weight=cfg.tv_weight)
+        self.dtype = amp_dtype(cfg.amp, device)
+        if self.dtype is not None:
+            # Autocast re-casts frozen weights on every call (its cache holds only trainable leaves): three VGG
+            # passes a step would each convert ~8M weights. Keep the frozen VGG in the autocast dtype instead.
+            vgg.to(self.dtype)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
+        self.optimizer = make_adam(self.model.parameters(), cfg.lr)
+        self.net: nn.Module = self.model
+        if ddp:
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.compile:
+            self.net = torch.compile(self.net)
+            self.loss.vgg = torch.compile(vgg)
+        self.generator = torch.Generator(device=device)
+
+    def to_input(self, batch: torch.Tensor) -> torch.Tensor:
+        """uint8 (B,3,H,W) -> float [0,1] on the device, in the chosen memory layout."""
+        x = batch.to(self.device, non_blocking=True).float().div_(255)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None)
+
+    def losses(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The total loss and every term (weighted terms by name, raw per-layer terms as 'style/relu1_2')."""
+        with self.autocast():
+            targets = self.loss.content_targets(x)  # a truncated VGG pass: only up to relu2_2
+            y = self.net(x)
+            terms = self.loss(y, targets)
+            parts = {"content": terms.content, "style": terms.style, "tv": terms.tv, **terms.per_layer}
+            total = terms.total
+            if self.cfg.temporal_weight > 0:
+                from .stability import stability_loss
+
+                self.generator.manual_seed(hash((self.cfg.seed, step)) & 0x7FFF_FFFF)
+                temporal = stability_loss(self.net, x, generator=self.generator, stylized=y)
+                parts["temporal"] = self.cfg.temporal_weight * temporal
+                total = total + parts["temporal"]
+        return total, parts
+
+    def step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        """One optimizer step on a uint8 batch; returns the loss terms as floats. Diverged on NaN/inf."""
+        total, parts = self.losses(self.to_input(batch), step)
+        scalars = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+        if not math.isfinite(scalars["total"]):
+            raise Diverged(f"the loss became {scalars['total']} at step {step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if self.cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return scalars
+
+    @torch.no_grad()
+    def stylize(self, batch: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return self.model(self.to_input(batch)).float()
+
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(), "rng": rng_state()}
+
+    def load_state(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        if ckpt.get("rng"):
+            set_rng_state(ckpt["rng"])
+
+    def weights_finite(self) -> bool:
+        return all(torch.isfinite(p).all() for p in self.model.parameters())
+
+
+def rng_state() -> dict:
+    """Every global RNG as plain data (torch.load(weights_only=True) reads it back)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---------------------------------------------------------------------------------------------- the run directory
+def load_style(path: str, size: int) -> tuple[torch.Tensor, dict]:
+    """The style image as (1,3,H,W) float [0,1], longest side `size`, and its identity for the checkpoint."""
+    try:
+        image = resize_to_side(open_rgb(path), size)
+    except BrushworkError as e:
+        raise BrushworkError(f"--style {e}") from None
+    tensor = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255).permute(2, 0, 1)[None].contiguous()
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return tensor, {"name": Path(path).stem, "sha256": digest, "size": list(image.size)}
+
+
+def check_writable(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as e:
+        raise BrushworkError(f"--out {run_dir.parent}: cannot write there ({e.strerror}); "
+                             "choose a writable folder") from None
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's step checkpoints, oldest first (temp files of an interrupted save are not listed)."""
+    return sorted((run_dir / "checkpoints").glob("step_*.pt"))
+
+
+def find_resume(cfg: TrainConfig) -> Path | None:
+    """The checkpoint to continue from, per --resume (auto | never | PATH)."""
+    existing = checkpoints(cfg.run_dir)
+    if cfg.resume == "never":
+        if existing:
+            raise BrushworkError(f"--resume never, but {cfg.run_dir} already holds checkpoints; "
+                                 "choose another --name or remove that folder")
+        return None
+    if cfg.resume == "auto":
+        return existing[-1] if existing else None
+    path = Path(cfg.resume)
+    if path.is_dir():
+        found = checkpoints(path)
+        if not found:
+            raise BrushworkError(f"--resume {path}: no checkpoints/step_*.pt in that run directory")
+        return found[-1]
+    if not path.is_file():
+        raise BrushworkError(f"--resume {path}: no such checkpoint; give a checkpoints/step_*.pt file, "
+                             "a run directory, or --resume auto")
+    return path
+
+
+def load_resume(path: Path, cfg: TrainConfig) -> dict:
+    ckpt = load_checkpoint(path)
+    if ckpt.get("kind") != "checkpoint" or "optimizer" not in ckpt:
+        raise BrushworkError(f"--resume {path}: a final model without optimizer state; "
+                             "give a checkpoints/step_*.pt file")
+    if ckpt["arch"] != cfg.arch:
+        raise BrushworkError(f"--resume {path}: trained with --arch {ckpt['arch']}, not {cfg.arch}; "
+                             f"pass --arch {ckpt['arch']} or start a new run with another --name")
+    return ckpt
+
+
+# ---------------------------------------------------------------------------------------------- fit
+class StopSignal:
+    """Ctrl-C / SIGTERM set a flag that the loop checks after each step; a second signal acts at once."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignal:  # noqa: PYI034
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+        signal.signal(signum, self._previous[signum])
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def total_steps(cfg: TrainConfig, num_photos: int, world_size: int) -> int:
+    if cfg.epochs is None:
+        return cfg.steps
+    return max(1, math.ceil(cfg.epochs * num_photos / (cfg.batch_size * world_size)))
+
+
+def fit(cfg: TrainConfig) -> FitResult:
+    """Train (or continue) the run cfg describes; returns where it stopped and the model file if it finished."""
+    cfg.with_default_weights()
+    ctx = distributed.setup(cfg.device)
+    try:
+        return Run(cfg, ctx).train()
+    finally:
+        distributed.cleanup(ctx)
+
+
+class Run:
+    """One run: set-up from the config and checkpoint, then the step loop with its cadences."""
+
+    def __init__(self, cfg: TrainConfig, ctx: distributed.Context):
+        self.cfg, self.ctx, self.run_dir = cfg, ctx, cfg.run_dir
+        self.photos = scan_photos(cfg.data, quiet=not ctx.is_main)
+        style, self.style_info = load_style(cfg.style, cfg.style_size)
+        if ctx.is_main:
+            check_writable(self.run_dir)
+        resume = find_resume(cfg)
+        self.total = total_steps(cfg, len(self.photos), ctx.world_size)
+        self.trainer = Trainer(cfg, ctx.device, style, ddp=ctx.distributed)
+        self.step, self.last_ckpt = 0, None
+        if resume is not None:
+            ckpt = load_resume(resume, cfg)
+            self.trainer.load_state(ckpt)
+            self.step, self.last_ckpt = int(ckpt["step"]), resume
+        self.sampler = PhotoSampler(len(self.photos), seed=cfg.seed, rank=ctx.rank, world_size=ctx.world_size,
+                                    start=self.step * cfg.batch_size)
+        self.val = validation_batch(self.photos, cfg.image_size)
+        if ctx.is_main:
+            atomic_write(self.run_dir / "config.yaml", lambda f: f.write(dump_yaml(cfg).encode()))
+
+    def train(self) -> FitResult:
+        cfg, ctx = self.cfg, self.ctx
+        monitor = Monitor(self.run_dir, total_steps=self.total, start_step=min(self.step, self.total),
+                          log_every=cfg.log_every, enabled=ctx.is_main)
+        if self.last_ckpt is not None:
+            monitor.message(f"resuming {self.run_dir} from {self.last_ckpt.name} (step {self.step})")
+        loader = make_loader(PhotoDataset(self.photos, cfg.image_size), self.sampler, batch_size=cfg.batch_size,
+                             workers=cfg.workers, pin_memory=ctx.device.type == "cuda")
+        try:
+            with StopSignal() as stop:
+                stopped = self._loop(iter(loader), monitor, stop)
+            if stopped:
+                path = self.save_checkpoint()
+                monitor.message(f"stopped at step {self.step}; saved {path}; run the same command to resume")
+                return FitResult(self.run_dir, self.step, None, interrupted=True)
+            if self.last_ckpt != self._ckpt_path():
+                self.save_checkpoint()  # the final state, so `--steps MORE` can continue this run
+            model_path = self.save_model()
+            monitor.message(f"done: {self.step} steps; model saved to {model_path}")
+            return FitResult(self.run_dir, self.step, model_path)
+        except Diverged as e:
+            last = self.last_ckpt or "none yet"
+            raise Diverged(f"{e}; stopping without saving it (last good checkpoint: {last}); "
+                           "try a lower --lr, --grad-clip 1, or --amp off") from None
+        finally:
+            monitor.close()
+
+    def _loop(self, batches, monitor: Monitor, stop: StopSignal) -> bool:
+        """Train until the last step; True if a signal asked to stop early."""
+        cfg = self.cfg
+        while self.step < self.total:
+            if distributed.any_rank(stop.signum is not None, self.ctx):
+                return True
+            try:
+                batch = next(batches)
+            except Exception:
+                if stop.signum is not None:  # Ctrl-C also reaches the loader's workers
+                    return True
+                raise
+            scalars = self.trainer.step(batch, self.step + 1)
+            self.step += 1
+            monitor.step(self.step, scalars, batch.shape[0] * self.ctx.world_size,
+                         self.trainer.optimizer.param_groups[0]["lr"])
+            if self.step % cfg.sample_every == 0 or self.step == self.total:
+                monitor.sample(self.step, self.val, self.trainer.stylize(self.val))
+            if self.step % cfg.ckpt_every == 0:
+                self.save_checkpoint()
+        return False
+
+    def _ckpt_path(self) -> Path:
+        return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
+
+    def _common(self) -> dict:
+        return {"arch": self.cfg.arch, "arch_kwargs": {}, "step": self.step, "config": self.cfg.to_dict(),
+                "style": self.style_info}
+
+    def save_checkpoint(self) -> Path:
+        """Rank 0 writes checkpoints/step_XXXXXXX.pt atomically and prunes to --keep-last."""
+        path = self._ckpt_path()
+        if self.ctx.is_main:
+            if not self.trainer.weights_finite():
+                raise Diverged(f"the weights became NaN/inf by step {self.step}")
+            state = self.trainer.state()
+            position = self.sampler.position(self.step * self.cfg.batch_size)
+            save_checkpoint(path, {"kind": "checkpoint", **self._common(), **state, "data_position": position})
+            for old in checkpoints(self.run_dir)[: -self.cfg.keep_last]:
+                old.unlink(missing_ok=True)
+        distributed.barrier(self.ctx)
+        self.last_ckpt = path
+        return path
+
+    def save_model(self) -> Path | None:
+        """model.pt: the weights, architecture, config and style; what `brushwork export` reads."""
+        path = self.run_dir / "model.pt"
+        if self.ctx.is_main:
+            if not self.trainer.weights_finite():
+                raise Diverged(f"the weights became NaN/inf by step {self.step}")
+            save_checkpoint(path, {"kind": "model", **self._common(), "model": self.trainer.model.state_dict()})
+        distributed.barrier(self.ctx)
+        return path
