@@ -141,7 +141,8 @@ def make_stylizer(args: argparse.Namespace):
                              "drop the flag or upgrade brushwork")
     from .tiling import TiledStylizer
 
-    return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device)
+    return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device,
+                         threads=args.threads)
 
 
 def _style_path(name: str) -> Path:
