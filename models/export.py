@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError, __version__
+from ..data.images import atomic_write
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .transformer_net import STRIDE, TransformerNet
 
@@ -182,25 +183,9 @@ def set_metadata(model, metadata: dict[str, str]) -> None:
 
 
 def save_model_atomic(model, path: str | os.PathLike) -> None:
-    """Save an onnx ModelProto as one self-contained file: temp file beside `path`, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(model.SerializeToString())  # < 2 GB for any of our nets, so no external data
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Save an onnx ModelProto as one self-contained file (< 2 GB for any of our nets, so no external data),
+    atomically: temp file beside `path`, fsync, rename."""
+    atomic_write(path, lambda f: f.write(model.SerializeToString()))
 
 
 def parity_image(height: int = 67, width: int = 93, seed: int = 0) -> np.ndarray:
@@ -230,7 +215,7 @@ def check_parity(net: TransformerNet, onnx_path: str | os.PathLike | None, image
 class Timer:
     """`with Timer() as t: ...; t.seconds`."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         return self
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -226,7 +227,8 @@ def _export_program(graph: TiledStylizerGraph):
             torch.tensor(1.0), torch.tensor([0, h, 0, w]))
     height, width = torch.export.Dim("height", min=2 * STRIDE), torch.export.Dim("width", min=2 * STRIDE)
     dynamic = {"image": {1: height, 2: width}, "norm_stats": None, "stats_weight": None, "core": None}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecation chatter from torch.export internals, not the user's business
         return torch.onnx.export(graph, args, dynamo=True, opset_version=OPSET, external_data=False,
                                  input_names=["image", "norm_stats", "stats_weight", "core"],
                                  output_names=["stylized", "stats"], dynamic_shapes=dynamic,

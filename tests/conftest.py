@@ -47,3 +47,30 @@ def style_path(tmp_path):
     path = tmp_path / "style.png"
     Image.fromarray(synthetic_style(96, 128)).save(path)
     return path
+
+
+def _invert_model(path, *, input_type=None):
+    """uint8 (N, H, W, 3) -> 255 - x, as `brushwork export` files are laid out (input 'image', output 'stylized')."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    in_type = input_type or TensorProto.UINT8
+    dims = ["batch", "height", "width", 3]
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+             helper.make_node("Sub", ["full", "x"], ["y"]),
+             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
+    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", in_type, dims)],
+                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
+                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative"}.items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture
+def make_invert_model():
+    """A factory for a tiny ONNX file laid out like `brushwork export`'s that inverts colours (no torch needed)."""
+    return _invert_model

@@ -22,21 +22,6 @@ print(json.dumps({"codes": codes, "heavy": heavy}))
 """
 
 
-def make_invert_model(path):
-    import onnx
-    from onnx import TensorProto, helper
-
-    dims = ["batch", "height", "width", 3]
-    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
-             helper.make_node("Sub", ["full", "x"], ["y"]),
-             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
-    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", TensorProto.UINT8, dims)],
-                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
-                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
 
 
 def make_video(path):
@@ -52,7 +37,7 @@ def make_video(path):
     return path
 
 
-def test_stylize_never_imports_torch(tmp_path):
+def test_stylize_never_imports_torch(tmp_path, make_invert_model):
     model = make_invert_model(tmp_path / "m.onnx")
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "in.png")
     video = make_video(tmp_path / "in.mp4")

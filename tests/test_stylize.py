@@ -13,29 +13,8 @@ from brushwork.infer import Stylizer
 from brushwork.infer.color import rgb_to_ycbcr
 
 
-def make_invert_model(path, *, input_type=None):
-    """uint8 (N, H, W, 3) -> 255 - x, as `brushwork export` files are laid out (input 'image', output 'stylized')."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    in_type = input_type or TensorProto.UINT8
-    dims = ["batch", "height", "width", 3]
-    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
-             helper.make_node("Sub", ["full", "x"], ["y"]),
-             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
-    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", in_type, dims)],
-                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
-                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, value in {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative"}.items():
-        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
-    onnx.save(model, str(path))
-    return path
-
-
 @pytest.fixture
-def model(tmp_path):
+def model(tmp_path, make_invert_model):
     return make_invert_model(tmp_path / "invert.onnx")
 
 
@@ -139,7 +118,7 @@ def test_corrupt_onnx(tmp_path, capsys):
     assert "not a loadable ONNX model" in error_line(capsys)
 
 
-def test_foreign_onnx_wrong_inputs(tmp_path, capsys):
+def test_foreign_onnx_wrong_inputs(tmp_path, capsys, make_invert_model):
     from onnx import TensorProto
 
     src, _ = photo(tmp_path)

@@ -15,24 +15,6 @@ from brushwork.infer import Stylizer, stylize_frames
 from brushwork.infer.video import stylize_video
 
 
-def make_invert_model(path):
-    """uint8 (N, H, W, 3) -> 255 - x with the brushwork I/O names."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    dims = ["batch", "height", "width", 3]
-    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
-             helper.make_node("Sub", ["full", "x"], ["y"]),
-             helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
-    graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", TensorProto.UINT8, dims)],
-                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
-                              [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
-
-
 def make_video(path, frames=12, size=(64, 48), *, audio=True, rotation=0, durations_ms=None, video=True, noise=False):
     """A clip of flat-colour (or noise) frames + a 440 Hz AAC tone; `durations_ms` cycles for variable frame rate."""
     width, height = size
@@ -87,7 +69,7 @@ def probe(path):
 
 
 @pytest.fixture
-def model(tmp_path):
+def model(tmp_path, make_invert_model):
     return make_invert_model(tmp_path / "invert.onnx")
 
 
