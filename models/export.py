@@ -215,7 +215,7 @@ def check_parity(net: TransformerNet, onnx_path: str | os.PathLike | None, image
 class Timer:
     """`with Timer() as t: ...; t.seconds`."""
 
-    def __enter__(self) -> Timer:
+    def __enter__(self) -> Self:
         self.start = time.perf_counter()
         return self
 
