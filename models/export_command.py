@@ -73,8 +73,10 @@ def _export_checked(ex, net, staged: Path, metadata: dict, args: argparse.Namesp
     """Export into `staged`, run the checks, raise if one fails (the final name is never touched then)."""
     fp32_path = staged.with_name("fp32.onnx") if args.int8 else staged
     if args.int8:
-        images = ex.calibration_images(args.calibration, limit=32)
-        original, net = net, ex.equalize_for_int8(net, images)
+        from . import quantize
+
+        images = quantize.calibration_images(args.calibration, limit=32)
+        original, net = net, quantize.equalize_for_int8(net, images)
         drift = ex.check_parity(net, None, reference=original)
         print(f"int8 preparation (IN-aware channel rescaling) vs the trained net: max |diff| {drift.max()} grey "
               f"levels, mean {drift.mean():.3f}")
@@ -98,7 +100,9 @@ def _quantize_checked(ex, fp32_path: Path, staged: Path, metadata: dict, images:
     """Calibrate on 3 of every 4 photos, measure PSNR against fp32 on the held-out 4th (all, if under 8)."""
     held_out = images[3::4] if len(images) >= 8 else images
     calibrate = [im for i, im in enumerate(images) if i % 4 != 3] if len(images) >= 8 else images
-    ex.quantize_int8(fp32_path, staged, calibrate, metadata)
+    from . import quantize
+
+    quantize.quantize_int8(fp32_path, staged, calibrate, metadata)
     scores = [ex.psnr(ex.run_onnx(staged, im), ex.run_onnx(fp32_path, im)) for im in held_out]
     where = "held-out" if held_out is not images else "calibration"
     print(f"int8 quality vs fp32 on {len(scores)} {where} photos: PSNR mean {sum(scores) / len(scores):.1f} dB, "

@@ -130,7 +130,8 @@ def test_bad_inputs_are_one_line(exported, tmp_path, capsys):
 def test_int8_equalization_keeps_the_function(exported, photo_dir):
     import copy
 
-    from brushwork.models.export import calibration_images, check_parity, conv_norm_pairs, equalize_for_int8
+    from brushwork.models.export import check_parity
+    from brushwork.models.quantize import calibration_images, conv_norm_pairs, equalize_for_int8
 
     net = copy.deepcopy(exported[0])
     for norm in net.modules():
