@@ -89,7 +89,8 @@ def check_flags(args: argparse.Namespace, kind: str) -> None:
         if kind != "video":
             raise BrushworkError("--temporal-blend works on videos only; drop it for images")
         if not 0.0 <= args.temporal_blend < 1.0:
-            raise BrushworkError(f"--temporal-blend {args.temporal_blend}: must be in [0, 1) (1 would freeze the first frame)")
+            raise BrushworkError(f"--temporal-blend {args.temporal_blend}: must be in [0, 1) "
+                                 "(1 would freeze the first frame)")
     if args.max_side is not None and args.max_side < 8:
         raise BrushworkError(f"--max-side {args.max_side}: must be at least 8 pixels")
     if args.batch_size < 1:

@@ -158,7 +158,8 @@ class TiledStylizer:
         h, w = frame.shape[:2]
         rows, cols = self.layout(h, w)
         if len(rows) == 1 and len(cols) == 1:  # fits one tile: exactly the untiled network
-            y, _ = self._run(_crop(frame, rows[0], cols[0]), self._zero_stats(), 0.0, (0, rows[0].stop, 0, cols[0].stop))
+            core = (0, rows[0].stop, 0, cols[0].stop)
+            y, _ = self._run(_crop(frame, rows[0], cols[0]), self._zero_stats(), 0.0, core)
             return _to_uint8(y[:h, :w])
         tile = max(rows[0].stop - rows[0].start, cols[0].stop - cols[0].start)
         stats = self._statistics(frame, rows, cols, tile) if self.shared_stats else self._zero_stats()

@@ -59,9 +59,8 @@ def open_input(path: str | os.PathLike):
     try:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as e:
-        raise BrushworkError(f"{path}: not a readable video ({_short(e)}); is it complete? give an mp4, mov, mkv, webm or "
-                             "avi file"
-                             ) from None
+        raise BrushworkError(f"{path}: not a readable video ({_short(e)}); is it complete? "
+                             "give an mp4, mov, mkv, webm or avi file") from None
     if not container.streams.video:
         container.close()
         raise BrushworkError(f"{path}: has no video stream (audio only?); give a file with video in it")

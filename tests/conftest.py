@@ -64,7 +64,8 @@ def _invert_model(path, *, input_type=None):
                               [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    for key, value in {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative"}.items():
+    metadata = {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative"}
+    for key, value in metadata.items():
         model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
     onnx.save(model, str(path))
     return path

