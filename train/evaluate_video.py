@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -90,18 +89,10 @@ def _nanmean(values: list[float]) -> float:
 def read_frames(path: str | os.PathLike, *, max_frames: int | None = None,
                 max_side: int | None = None) -> Iterator[np.ndarray]:
     """Decode a video's frames as uint8 (H, W, 3) RGB with PyAV, optionally downscaled to `max_side`."""
-    import av  # PyAV: only the video verbs need it
+    from ..infer.video import open_input  # the same checks and messages as `brushwork stylize`
 
-    path = Path(path)
-    if not path.is_file():
-        raise BrushworkError(f"{path}: no such file")
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as e:
-        raise BrushworkError(f"{path}: not a readable video ({e}); give an mp4, mov, mkv, webm or avi file") from None
+    container = open_input(path)
     with container:
-        if not container.streams.video:
-            raise BrushworkError(f"{path}: has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         yield from _decoded(container, stream, max_frames, max_side)
