@@ -81,15 +81,17 @@ class ExportWrapper(nn.Module):
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A run directory means <run>/model.pt, else its newest checkpoints/step_*.pt; a file means itself."""
+    """A run directory means <run>/model.pt, or its newest checkpoints/step_*.pt if there is no model.pt or the
+    checkpoint was written after it (a finished run that was extended and then interrupted); a file means itself."""
     path = Path(path)
     if path.is_file():
         return path
     if not path.is_dir():
         raise BrushworkError(f"{path}: no such run directory or checkpoint; give a run folder or a .pt file")
-    if (path / "model.pt").is_file():
-        return path / "model.pt"
+    final = path / "model.pt"
     steps = sorted((path / "checkpoints").glob("step_*.pt"), key=_step_number)
+    if final.is_file() and (not steps or final.stat().st_mtime >= steps[-1].stat().st_mtime):
+        return final
     if not steps:
         raise BrushworkError(f"{path}: no model.pt and no checkpoints/step_*.pt; is this a `brushwork train` run?")
     return steps[-1]

@@ -3,6 +3,9 @@
 A small johnson-light variant (width 8, depth 2) keeps exports quick; the graph is the same as the full nets'.
 """
 
+import os
+import time
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -79,6 +82,10 @@ def test_run_dir_picks_model_then_newest_checkpoint(tmp_path):
     assert resolve_checkpoint(tmp_path).name == "step_1000.pt"  # numeric, not alphabetical
     save_model(tmp_path / "model.pt")
     assert resolve_checkpoint(tmp_path).name == "model.pt"
+    # the run was extended after model.pt was written: the newer checkpoint wins
+    newest = tmp_path / "checkpoints" / "step_1000.pt"
+    os.utime(newest, (time.time() + 60, time.time() + 60))
+    assert resolve_checkpoint(tmp_path).name == "step_1000.pt"
 
 
 def test_fp16_keeps_instance_norm_in_fp32(exported, tmp_path, capsys):
