@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,3 +76,32 @@ def _invert_model(path, *, input_type=None):
 def make_invert_model():
     """A factory for a tiny ONNX file laid out like `brushwork export`'s that inverts colours (no torch needed)."""
     return _invert_model
+
+
+def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like uint8 RGB texture: blurred noise at two scales, enough detail for optical flow."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.resize(rng.random((height // 8, width // 8, 3)).astype(np.float32), (width, height))
+    fine = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip((0.6 * coarse + 0.8 * fine - 0.2) * 255, 0, 255).astype(np.uint8)
+
+
+def _panning_clip(frames: int = 5, shift: tuple[int, int] = (2, 1), size: tuple[int, int] = (64, 96)) -> list:
+    """Frames of a camera panning over a texture by `shift` (dx, dy) pixels per frame; negative shifts too."""
+    h, w = size
+    dx, dy = shift
+    base = _texture(h + abs(dy) * frames + 8, w + abs(dx) * frames + 8)
+    y0, x0 = 4 + max(-dy, 0) * frames, 4 + max(-dx, 0) * frames  # room for negative shifts too
+    return [base[y0 + dy * t: y0 + dy * t + h, x0 + dx * t: x0 + dx * t + w].copy() for t in range(frames)]
+
+
+@pytest.fixture
+def texture():
+    """`texture(height, width, seed=0)`: a photo-like uint8 RGB texture with detail for optical flow."""
+    return _texture
+
+
+@pytest.fixture
+def panning_clip():
+    """`panning_clip(frames, shift=(dx, dy), size=(h, w))`: frames of a camera panning over a texture."""
+    return _panning_clip

@@ -4,28 +4,12 @@ import itertools
 import json
 
 import av
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from brushwork import BrushworkError
 from brushwork.train.evaluate_video import PALETTE, WarpingError, plot_series, read_frames, warping_error
-
-
-def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.random((height // 8, width // 8, 3)).astype(np.float32), (width, height))
-    fine = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 1.5)
-    return np.clip((0.6 * coarse + 0.8 * fine - 0.2) * 255, 0, 255).astype(np.uint8)
-
-
-def panning_clip(frames: int = 5, shift: tuple[int, int] = (2, 1), size: tuple[int, int] = (64, 96)) -> list:
-    h, w = size
-    dx, dy = shift
-    base = texture(h + abs(dy) * frames + 8, w + abs(dx) * frames + 8)
-    y0, x0 = 4 + max(-dy, 0) * frames, 4 + max(-dx, 0) * frames  # room for negative shifts too
-    return [base[y0 + dy * t: y0 + dy * t + h, x0 + dx * t: x0 + dx * t + w].copy() for t in range(frames)]
 
 
 def write_video(path, frames: list, fps: int = 10) -> None:
@@ -48,12 +32,12 @@ def scores(clip: list, model) -> dict[str, float]:
 
 # --- the measure ---------------------------------------------------------------------------------------------
 
-def test_static_video_has_zero_warping_error():
+def test_static_video_has_zero_warping_error(texture):
     frame = texture(48, 64)
     assert scores([frame] * 4, lambda f: 255 - f) == {"input": 0.0, "per-frame": 0.0}
 
 
-def test_panning_video_is_explained_by_the_flow():
+def test_panning_video_is_explained_by_the_flow(panning_clip):
     clip = panning_clip(5, shift=(3, -2))
     means = scores(clip, lambda f: f)
     assert means["input"] < 2e-4  # a pure translation: warping frame t-1 onto t reproduces it
@@ -61,7 +45,7 @@ def test_panning_video_is_explained_by_the_flow():
     assert naive > 50 * means["input"]  # without the flow the frames are far apart
 
 
-def test_per_frame_noise_shows_as_twice_its_variance():
+def test_per_frame_noise_shows_as_twice_its_variance(panning_clip):
     rng, std = np.random.default_rng(0), 10.0
     clip = panning_clip(5)
     means = scores(clip, lambda f: np.clip(f + rng.normal(0, std, f.shape), 0, 255).astype(np.uint8))
@@ -70,19 +54,19 @@ def test_per_frame_noise_shows_as_twice_its_variance():
     assert means["per-frame"] == pytest.approx(2 * (std / 255) ** 2, rel=0.3)
 
 
-def test_warping_error_over_no_trusted_pixel_is_nan():
+def test_warping_error_over_no_trusted_pixel_is_nan(texture):
     frame, flow = texture(16, 16), np.zeros((16, 16, 2), np.float32)
     assert np.isnan(warping_error(frame, frame, flow, np.zeros((16, 16), bool)))
 
 
-def test_one_frame_video_is_a_clear_error():
+def test_one_frame_video_is_a_clear_error(texture):
     tracker = WarpingError()
     tracker.update(texture(32, 32), {})
     with pytest.raises(BrushworkError, match="fewer than 2 frames"):
         tracker.means()
 
 
-def test_mismatched_sizes_are_clear_errors():
+def test_mismatched_sizes_are_clear_errors(texture):
     tracker, frame = WarpingError(), texture(32, 48)
     with pytest.raises(BrushworkError, match="keep the input size"):
         tracker.update(frame, {"per-frame": frame[:16]})
@@ -93,7 +77,7 @@ def test_mismatched_sizes_are_clear_errors():
 
 # --- decoding and the plot -----------------------------------------------------------------------------------
 
-def test_read_frames_decodes_limits_and_downscales(tmp_path):
+def test_read_frames_decodes_limits_and_downscales(tmp_path, panning_clip):
     clip = panning_clip(6, size=(64, 96))
     write_video(tmp_path / "clip.mp4", clip)
     frames = list(read_frames(tmp_path / "clip.mp4"))
@@ -123,23 +107,13 @@ def test_plot_draws_each_series_in_its_colour(tmp_path):
 # --- the command -------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def invert_model(tmp_path):
+def invert_model(tmp_path, make_invert_model):
     """A brushwork-convention ONNX model (uint8 NHWC 'image' -> 'stylized') that inverts colours: 255 - x."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Sub", ["white", "image"], ["stylized"])], "invert",
-        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["N", "H", "W", 3])],
-        [helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["N", "H", "W", 3])],
-        [helper.make_tensor("white", TensorProto.UINT8, [], [255])])
-    path = tmp_path / "invert.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
-    return path
+    return make_invert_model(tmp_path / "invert.onnx")
 
 
 @pytest.fixture
-def clip_path(tmp_path):
+def clip_path(tmp_path, panning_clip):
     path = tmp_path / "clip.mp4"
     write_video(path, panning_clip(6, size=(64, 96)))
     return path
@@ -186,7 +160,7 @@ def test_cli_rejects_bad_flags_in_one_line(clip_path, invert_model, flags, messa
     assert message in err and len(err.splitlines()) == 1
 
 
-def test_cli_rejects_a_one_frame_video_and_a_non_video(tmp_path, invert_model, capsys):
+def test_cli_rejects_a_one_frame_video_and_a_non_video(tmp_path, invert_model, capsys, panning_clip):
     from brushwork.cli import main
 
     write_video(tmp_path / "one.mp4", panning_clip(1))
@@ -197,7 +171,7 @@ def test_cli_rejects_a_one_frame_video_and_a_non_video(tmp_path, invert_model, c
         assert message in err and len(err.splitlines()) == 1
 
 
-def test_scene_cut_is_left_out_and_listed():
+def test_scene_cut_is_left_out_and_listed(panning_clip):
     clip = panning_clip(6)
     cut = [*clip[:3], *panning_clip(3, shift=(-2, 0), size=(64, 96))[::-1]]  # frame 4 shows a different place
     cut[3:] = [np.ascontiguousarray(np.rot90(f, 2)) for f in cut[3:]]

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -17,22 +16,6 @@ from brushwork.train.evaluate_video import WarpingError
 from brushwork.train.stability import inside_mask, random_affine, stability_loss
 
 
-def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A photo-like uint8 RGB texture: blurred noise at two scales, enough detail for optical flow."""
-    rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.random((height // 8, width // 8, 3)).astype(np.float32), (width, height))
-    fine = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 1.5)
-    return np.clip((0.6 * coarse + 0.8 * fine - 0.2) * 255, 0, 255).astype(np.uint8)
-
-
-def panning_clip(frames: int = 6, shift: tuple[int, int] = (2, 1), size: tuple[int, int] = (64, 96)) -> list:
-    """Frames of a camera panning over a texture by `shift` (dx, dy) pixels per frame."""
-    h, w = size
-    dx, dy = shift
-    base = texture(h + abs(dy) * frames + 8, w + abs(dx) * frames + 8)
-    return [base[4 + dy * t: 4 + dy * t + h, 4 + dx * t: 4 + dx * t + w].copy() for t in range(frames)]
-
-
 def flickering(seed: int = 0, std: float = 12.0):
     """A stand-in 'model' that flickers: the frame plus fresh noise every call."""
     rng = np.random.default_rng(seed)
@@ -41,7 +24,7 @@ def flickering(seed: int = 0, std: float = 12.0):
 
 # --- flow helpers -------------------------------------------------------------------------------------------
 
-def test_flow_finds_a_known_translation_and_warp_undoes_it():
+def test_flow_finds_a_known_translation_and_warp_undoes_it(panning_clip):
     prev, cur = panning_clip(2, shift=(3, 2))
     flow, mask = flow_to_previous(FlowEstimator("medium"), to_gray(prev), to_gray(cur))
     inner = (slice(8, -8), slice(8, -8))
@@ -69,14 +52,14 @@ def test_resize_flow_rescales_vectors():
 
 # --- the inference-time blend --------------------------------------------------------------------------------
 
-def test_blend_keeps_frame_count_size_and_dtype():
+def test_blend_keeps_frame_count_size_and_dtype(panning_clip):
     blender, clip = TemporalBlender(0.6), panning_clip(5, size=(50, 70))
     outputs = [blender(f, f) for f in clip]
     assert len(outputs) == len(clip)
     assert all(o.shape == (50, 70, 3) and o.dtype == np.uint8 for o in outputs)
 
 
-def test_first_frame_and_zero_strength_pass_the_stylized_frame_through():
+def test_first_frame_and_zero_strength_pass_the_stylized_frame_through(panning_clip):
     clip, stylize = panning_clip(3), flickering()
     stylized = [stylize(f) for f in clip]
     blender = TemporalBlender(0.0)
@@ -84,7 +67,7 @@ def test_first_frame_and_zero_strength_pass_the_stylized_frame_through():
     assert np.array_equal(TemporalBlender(0.7)(clip[0], stylized[0]), stylized[0])
 
 
-def test_blend_reduces_the_warping_error_of_a_flickering_model():
+def test_blend_reduces_the_warping_error_of_a_flickering_model(panning_clip):
     clip, stylize = panning_clip(8), flickering()
     tracker, blender = WarpingError(), TemporalBlender(0.7, flow_scale=0.5)
     for frame in clip:
@@ -95,7 +78,7 @@ def test_blend_reduces_the_warping_error_of_a_flickering_model():
     assert means["input"] < 0.2 * means["per-frame"]
 
 
-def test_blend_does_not_carry_across_a_scene_cut():
+def test_blend_does_not_carry_across_a_scene_cut(texture, panning_clip):
     blender, stylize = TemporalBlender(0.8, flow_scale=0.5), flickering()
     first, cut = panning_clip(1)[0], texture(64, 96, seed=5)
     blender(first, stylize(first))
@@ -104,7 +87,7 @@ def test_blend_does_not_carry_across_a_scene_cut():
     assert carried_over < 4.0  # an unrelated frame: almost nothing of the old output survives
 
 
-def test_size_change_and_reset_start_fresh():
+def test_size_change_and_reset_start_fresh(panning_clip):
     blender = TemporalBlender(0.7)
     small, big = panning_clip(1, size=(40, 60))[0], panning_clip(2, size=(48, 72))
     blender(small, small)
@@ -120,7 +103,7 @@ def test_blend_strength_out_of_range_is_a_clear_error(alpha):
         TemporalBlender(alpha)
 
 
-def test_blend_rejects_mismatched_or_foreign_frames():
+def test_blend_rejects_mismatched_or_foreign_frames(panning_clip):
     blender, frame = TemporalBlender(0.5), panning_clip(1)[0]
     with pytest.raises(BrushworkError, match="differ in size"):
         blender(frame, frame[:-4])
@@ -223,7 +206,7 @@ def _probe(path) -> tuple[int, tuple[int, int], list[bytes]]:
     return count, size, audio
 
 
-def test_stylize_with_blend_keeps_frames_size_and_audio(tmp_path):
+def test_stylize_with_blend_keeps_frames_size_and_audio(tmp_path, panning_clip):
     import onnx
     from onnx import TensorProto, helper
 
