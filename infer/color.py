@@ -28,7 +28,8 @@ def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
     return ycc.astype(np.float32) @ _YCC_TO_RGB.T.astype(np.float32)
 
 
-def _to_uint8(x: np.ndarray) -> np.ndarray:
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round and clip float pixels to uint8."""
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
@@ -38,7 +39,7 @@ def luminance_transfer(content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         raise ValueError(f"content {content.shape} and stylized {stylized.shape} differ in shape")
     ycc = rgb_to_ycbcr(content)
     ycc[..., 0] = rgb_to_ycbcr(stylized)[..., 0]
-    return _to_uint8(ycbcr_to_rgb(ycc))
+    return to_uint8(ycbcr_to_rgb(ycc))
 
 
 def match_luminance(source_y: np.ndarray, reference_y: np.ndarray) -> np.ndarray:
@@ -62,7 +63,7 @@ def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     _, inv_sqrt_s = _sqrtm_psd(np.cov(src, rowvar=False))
     sqrt_r, _ = _sqrtm_psd(np.cov(ref, rowvar=False))
     out = (src - mu_s) @ (sqrt_r @ inv_sqrt_s).T + mu_r
-    return _to_uint8(out).reshape(source.shape)
+    return to_uint8(out).reshape(source.shape)
 
 
 def preserve_color(content: np.ndarray, stylized: np.ndarray, method: str | None) -> np.ndarray:
@@ -81,4 +82,4 @@ def blend(original: np.ndarray, stylized: np.ndarray, strength: float) -> np.nda
     if strength >= 1.0:
         return stylized
     mixed = strength * stylized.astype(np.float32) + (1.0 - strength) * original.astype(np.float32)
-    return _to_uint8(mixed)
+    return to_uint8(mixed)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
+from .color import to_uint8
 from .session import open_session
 
 STRIDE = 4
@@ -160,7 +161,7 @@ class TiledStylizer:
         if len(rows) == 1 and len(cols) == 1:  # fits one tile: exactly the untiled network
             core = (0, rows[0].stop, 0, cols[0].stop)
             y, _ = self._run(_crop(frame, rows[0], cols[0]), self._zero_stats(), 0.0, core)
-            return _to_uint8(y[:h, :w])
+            return to_uint8(y[:h, :w])
         tile = max(rows[0].stop - rows[0].start, cols[0].stop - cols[0].start)
         stats = self._statistics(frame, rows, cols, tile) if self.shared_stats else self._zero_stats()
         return self._render(frame, rows, cols, stats)
@@ -240,7 +241,7 @@ class TiledStylizer:
                 y *= cw[None, :, None]
                 strip[:, c.start:c.stop] += y
             done = rows[i + 1].start if i + 1 < len(rows) else r.stop  # later strips never reach above this
-            out[r.start:min(done, h)] = _to_uint8(strip[:min(done, h) - r.start, :w])
+            out[r.start:min(done, h)] = to_uint8(strip[:min(done, h) - r.start, :w])
             carry = strip[done - r.start:]
         return out
 
@@ -317,10 +318,6 @@ def _thumbnail(frame: np.ndarray, side: int | None, max_pixels: int) -> np.ndarr
     scale = min(1.0, (side or h + w) / max(h, w), math.sqrt(max_pixels / (h * w)))
     th, tw = (max(MIN_SIDE, round(n * scale / STRIDE) * STRIDE) for n in (h, w))
     return cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA)
-
-
-def _to_uint8(y: np.ndarray) -> np.ndarray:
-    return np.rint(np.clip(y, 0, 255)).astype(np.uint8)
 
 
 def seam_ratio(image: np.ndarray, rows: list[Span], cols: list[Span]) -> float:
