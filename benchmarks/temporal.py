@@ -7,8 +7,10 @@
 make-clip: a generated test clip, a camera panning (1.5 px/frame, sub-pixel) and slowly zooming over a still
 photo, so the motion is smooth and known; the floor is what bilinear warping and H.264 leave (~5e-4).
 
-blend-cost: milliseconds per frame of TemporalBlender (two DIS flows on the downscaled input, warp, blend) at
-640x360, 1280x720, 1920x1080 and 3840x2160, frames taken from the video and resized.
+blend-cost: milliseconds per frame of TemporalBlender at 640x360, 1280x720, 1920x1080 and 3840x2160 (frames taken
+from the video and resized), split into the motion (two DIS flows on the downscaled input and the checks: what the
+pipeline runs on worker threads beside the model) and the blend proper (warp the previous output, mix: what waits
+for the model), one thread.
 end-to-end: wall-clock fps of the video pipeline behind `brushwork stylize VIDEO -o OUT --model M` (decode, model,
 post, encode threads; infer/video.stylize_video) without and with the blend of `--temporal-blend A`, in one
 process with one warm session, best of --repeat runs each, with per-stage ms.
@@ -18,6 +20,7 @@ Run under the bench lock (`flock /tmp/brushwork-bench.lock python benchmarks/tem
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -27,27 +30,33 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from brushwork.infer.temporal import TemporalBlender
+from brushwork.infer.temporal import FLOW_PRESET, FLOW_SIDE, TemporalBlender
 from brushwork.train.evaluate_video import read_frames
 
 SIZES = {"640x360": (640, 360), "1280x720": (1280, 720), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160)}
 
 
 def blend_cost(args: argparse.Namespace) -> None:
+    from brushwork.infer.flow import to_gray
+
     frames = list(read_frames(args.video, max_frames=args.frames))
     rng = np.random.default_rng(0)
-    print("| size | flow scale | preset | blend ms/frame | frames |\n|---|---|---|---|---|")
+    print("| size | flow side | preset | motion ms/frame | blend ms/frame | frames |\n|---|---|---|---|---|---|")
     for name, (w, h) in SIZES.items():
         clip = [cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in frames]
         stylized = [np.clip(f + rng.normal(0, 8, f.shape), 0, 255).astype(np.uint8) for f in clip]
-        for scale in args.flow_scale:
-            blender = TemporalBlender(args.alpha, flow_scale=scale, preset=args.preset)
-            blender(clip[0], stylized[0])  # the first frame only stores state
-            start = time.perf_counter()
-            for frame, out in zip(clip[1:], stylized[1:]):
-                blender(frame, out)
-            ms = (time.perf_counter() - start) * 1e3 / (len(clip) - 1)
-            print(f"| {name} | {scale} | {args.preset} | {ms:.1f} | {len(clip) - 1} |", flush=True)
+        for side in args.flow_side:
+            for preset in args.preset:
+                blender = TemporalBlender(args.alpha, flow_side=side, preset=preset, workers=0)
+                start = time.perf_counter()
+                grays = [to_gray(f, side) for f in clip]
+                motions = [blender.motion(a, b) for a, b in itertools.pairwise(grays)]
+                motion_ms = (time.perf_counter() - start) * 1e3 / len(motions)
+                prev, start = stylized[0], time.perf_counter()
+                for motion, out in zip(motions, stylized[1:]):
+                    prev = blender._blend(motion, prev, out) if motion is not None else out
+                blend_ms = (time.perf_counter() - start) * 1e3 / len(motions)
+                print(f"| {name} | {side} | {preset} | {motion_ms:.1f} | {blend_ms:.1f} | {len(motions)} |", flush=True)
 
 
 def end_to_end(args: argparse.Namespace) -> None:
@@ -69,14 +78,19 @@ def end_to_end(args: argparse.Namespace) -> None:
 
 
 def _run_pipeline(args: argparse.Namespace, stylizer, alpha: float | None):
-    """B's video pipeline (decode -> model -> post -> encode threads), as `brushwork stylize` runs it."""
+    """The video pipeline (decode -> model -> post -> encode threads), as `brushwork stylize` runs it."""
     from brushwork.infer.video import stylize_video
 
-    post = TemporalBlender(alpha) if alpha is not None else None
+    blender = TemporalBlender(alpha, flow_side=args.flow_side, preset=args.preset) if alpha is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         source = _clip(args, Path(tmp))
-        return stylize_video(source, Path(tmp) / "out.mp4", stylizer.batch, post, batch_size=args.batch_size,
-                             progress=False)
+        try:  # as `brushwork stylize --temporal-blend A` runs it: the flow starts from the decoder, on worker threads
+            return stylize_video(source, Path(tmp) / "out.mp4", stylizer.batch, blender,
+                                 prefetch=blender.prefetch if blender else None, batch_size=args.batch_size,
+                                 progress=False)
+        finally:
+            if blender is not None:
+                blender.close()
 
 
 def _clip(args: argparse.Namespace, folder: Path) -> Path:
@@ -130,8 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     cost.add_argument("--video", required=True)
     cost.add_argument("--frames", type=int, default=20)
     cost.add_argument("--alpha", type=float, default=0.6)
-    cost.add_argument("--flow-scale", type=float, nargs="+", default=[0.25])
-    cost.add_argument("--preset", default="ultrafast")
+    cost.add_argument("--flow-side", type=int, nargs="+", default=[FLOW_SIDE])
+    cost.add_argument("--preset", nargs="+", default=[FLOW_PRESET])
     e2e = sub.add_parser("end-to-end")
     e2e.add_argument("--video", required=True)
     e2e.add_argument("--model", required=True)
@@ -140,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     e2e.add_argument("--device", default="cpu")
     e2e.add_argument("--repeat", type=int, default=2)
     e2e.add_argument("--batch-size", type=int, default=4)
+    e2e.add_argument("--flow-side", type=int, default=FLOW_SIDE)
+    e2e.add_argument("--preset", default=FLOW_PRESET)
     clip = sub.add_parser("make-clip")
     clip.add_argument("--image", required=True)
     clip.add_argument("-o", "--output", required=True)

@@ -44,7 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="keep the input's colours: luminance (YCbCr) or histogram (colour statistics)")
     look.add_argument("--strength", type=float, default=1.0, help="0 = input, 1 = fully stylized (default: 1)")
     look.add_argument("--temporal-blend", type=float, metavar="A",
-                      help="video only: blend each frame with the previous output warped by optical flow (0..1)")
+                      help="video only: against flicker, blend each frame with the previous output carried along "
+                           "the optical flow; 0.5 halves it (0..1)")
+    look.add_argument("--flow-side", type=int, metavar="PX",
+                      help="--temporal-blend: longest side of the frames the flow runs on (default: 480)")
+    look.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),
+                      help="--temporal-blend: DIS optical flow preset, faster or steadier (default: medium)")
     video = parser.add_argument_group("video")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: %(default)s)")
     video.add_argument("--preset", default="medium", help="x264 preset, e.g. veryfast, medium (default: %(default)s)")
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def input_kind(path: Path) -> str:
     """'folder', 'video' or 'image' from the path; BrushworkError for anything else."""
     from ..data.images import IMAGE_SUFFIXES
-    from .video import VIDEO_SUFFIXES
+    from .video_io import VIDEO_SUFFIXES
 
     if path.is_dir():
         return "folder"
@@ -85,6 +90,10 @@ def input_kind(path: Path) -> str:
 def check_flags(args: argparse.Namespace, kind: str) -> None:
     if not 0.0 <= args.strength <= 1.0:
         raise BrushworkError(f"--strength {args.strength}: must be between 0 and 1")
+    if (args.flow_side is not None or args.flow_preset is not None) and args.temporal_blend is None:
+        raise BrushworkError("--flow-side/--flow-preset tune --temporal-blend; add --temporal-blend 0.5 or drop them")
+    if args.flow_side is not None and args.flow_side < 16:
+        raise BrushworkError(f"--flow-side {args.flow_side}: give at least 16 pixels, e.g. 480")
     if args.temporal_blend is not None:
         if kind != "video":
             raise BrushworkError("--temporal-blend works on videos only; drop it for images")
@@ -110,7 +119,7 @@ def parse_size(text: str) -> int:
 def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
     """Refuse output == input, an existing output without --overwrite, a wrong type, an unwritable place."""
     from ..data.images import IMAGE_SUFFIXES
-    from .video import VIDEO_SUFFIXES
+    from .video_io import VIDEO_SUFFIXES
 
     if dst.exists() and src.resolve() == dst.resolve():
         raise BrushworkError(f"-o {dst} is the input; choose another output name")
@@ -158,16 +167,22 @@ def model_summary(stylizer) -> str:
     return f"{stylizer.path if hasattr(stylizer, 'path') else ''} ({', '.join(p for p in parts if p)})"
 
 
-def make_post(args: argparse.Namespace):
-    """(input frame, stylized frame) -> frame: temporal blending, then colour preservation, then strength."""
-    steps = []
-    if args.temporal_blend:
-        if importlib.util.find_spec("brushwork.infer.temporal") is None:
-            raise BrushworkError("--temporal-blend needs brushwork.infer.temporal, which this install lacks; "
-                                 "drop the flag or upgrade brushwork")
-        from .temporal import TemporalBlender
+def make_blender(args: argparse.Namespace):
+    """The TemporalBlender that --temporal-blend asks for, or None."""
+    if not args.temporal_blend:
+        return None
+    if importlib.util.find_spec("brushwork.infer.temporal") is None:
+        raise BrushworkError("--temporal-blend needs brushwork.infer.temporal, which this install lacks; "
+                             "drop the flag or upgrade brushwork")
+    from .temporal import TemporalBlender
 
-        steps.append(TemporalBlender(args.temporal_blend))
+    options = {"flow_side": args.flow_side, "preset": args.flow_preset}
+    return TemporalBlender(args.temporal_blend, **{k: v for k, v in options.items() if v is not None})
+
+
+def make_post(args: argparse.Namespace, blender=None):
+    """(input frame, stylized frame) -> frame: temporal blending, then colour preservation, then strength."""
+    steps = [blender] if blender is not None else []
     if args.preserve_color or args.strength < 1.0:
         from .color import blend, preserve_color
 
@@ -194,8 +209,14 @@ def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
         def stylize_batch(frames):
             return np.stack([stylizer(f) for f in frames])
 
-    stages = stylize_video(args.input, args.output, stylize_batch, make_post(args), batch_size=args.batch_size,
-                           crf=args.crf, preset=args.preset, max_side=args.max_side, progress=not args.quiet)
+    blender = make_blender(args)
+    try:
+        stages = stylize_video(args.input, args.output, stylize_batch, make_post(args, blender),
+                               prefetch=blender.prefetch if blender else None, batch_size=args.batch_size,
+                               crf=args.crf, preset=args.preset, max_side=args.max_side, progress=not args.quiet)
+    finally:
+        if blender is not None:
+            blender.close()
     for warning in stages.warnings:
         print(f"brushwork stylize: warning: {args.input}: {warning}", file=sys.stderr)
     print(f"wrote {args.output}: {stages.report()}", file=sys.stderr)

@@ -11,6 +11,8 @@ on a quarter-resolution frame, which is what real-time video needs.
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -21,27 +23,37 @@ PRESETS = {
 }
 
 
-def to_gray(frame: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """uint8 (H, W, 3) RGB -> uint8 grey, area-downscaled by `scale` (at least 8 px a side, DIS's patch)."""
+def to_gray(frame: np.ndarray, max_side: int | None = None) -> np.ndarray:
+    """uint8 (H, W, 3) RGB -> uint8 grey, area-downscaled so the longest side is at most `max_side` (>= 8 px a
+    side, DIS's patch); never upscaled."""
     gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    if scale >= 1.0:
-        return gray
     h, w = gray.shape
+    if max_side is None or max(h, w) <= max_side:
+        return gray
+    scale = max_side / max(h, w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 class FlowEstimator:
-    """Dense flow between two grey frames of equal size with OpenCV DIS; keeps one DIS object for reuse."""
+    """Dense flow between two grey frames of equal size with OpenCV DIS.
+
+    Safe to call from several threads at once: a DIS object keeps scratch state between calls, so each thread
+    gets its own (made on its first call, then reused).
+    """
 
     def __init__(self, preset: str = "medium"):
         if preset not in PRESETS:
             raise ValueError(f"unknown flow preset {preset!r}; known: {', '.join(PRESETS)}")
-        self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+        self.preset = preset
+        self._local = threading.local()
 
     def __call__(self, a_gray: np.ndarray, b_gray: np.ndarray) -> np.ndarray:
         """Flow from a to b: a(x) ~ b(x + flow(x)), (H, W, 2) float32."""
-        return self._dis.calc(a_gray, b_gray, None)
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = self._local.dis = cv2.DISOpticalFlow_create(PRESETS[self.preset])
+        return dis.calc(a_gray, b_gray, None)
 
 
 def sample_grid(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,10 +91,9 @@ def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = flow.shape[:2]
     if (h, w) == (height, width):
         return flow
-    big = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-    big[..., 0] *= width / w
-    big[..., 1] *= height / h
-    return big
+    # Scale the vectors on the small grid (linear interpolation commutes with it): cheaper than at full size.
+    scaled = flow * np.array([width / w, height / h], np.float32)
+    return cv2.resize(scaled, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def flow_to_previous(estimator: FlowEstimator, prev_gray: np.ndarray,

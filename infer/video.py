@@ -1,4 +1,4 @@
-"""Video in and out with PyAV: frames as a generator, and a threaded decode -> stylize -> encode pipeline.
+"""Stylizing video: frames as a generator, and a threaded decode -> stylize -> post -> encode pipeline.
 
     from brushwork.infer import Stylizer, stylize_frames
     for frame, stylized in stylize_frames("clip.mp4", Stylizer("starry.onnx")):   # uint8 (H, W, 3) pairs
@@ -6,9 +6,10 @@
     stylize_video("in.mp4", "out.mp4", process)    # what `brushwork stylize in.mp4 -o out.mp4` runs
 
 The pipeline keeps each frame's timestamp (so variable frame rate survives), the rotation metadata, and copies
-every audio stream packet by packet (no re-encoding). Three threads joined by bounded queues: memory stays flat
-on a two-hour video and the slowest stage sets the pace. The output goes to a temp file beside the target and is
-renamed at the end, so an interrupted run leaves nothing under the output name.
+every audio stream packet by packet (no re-encoding). Four threads (decode, model, post-processing, encode)
+joined by bounded queues: memory stays flat on a two-hour video and the slowest stage sets the pace. The output
+goes to a temp file beside the target and is renamed at the end, so an interrupted run leaves nothing under the
+output name. Reading and writing the files themselves is infer/video_io.py.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from .. import BrushworkError
+from .video_io import AudioCopy, Encoder, decoded_frames, even_size, expected_frames, open_input, short_error
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 _END = object()  # end-of-stream marker in the queues
 
 
@@ -49,64 +49,6 @@ class Stages:
         return f"{self.frames} frames in {self.wall:.1f} s ({fps:.1f} fps); ms/frame: {parts}"
 
 
-def open_input(path: str | os.PathLike):
-    """Open a video file for reading; BrushworkError unless it has a decodable video stream."""
-    import av
-
-    path = Path(path)
-    if not path.is_file():
-        raise BrushworkError(f"{path}: no such file")
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, UnicodeDecodeError) as e:
-        raise BrushworkError(f"{path}: not a readable video ({_short(e)}); is it complete? "
-                             "give an mp4, mov, mkv, webm or avi file") from None
-    if not container.streams.video:
-        container.close()
-        raise BrushworkError(f"{path}: has no video stream (audio only?); give a file with video in it")
-    return container
-
-
-def _short(e: Exception) -> str:
-    return str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-
-
-def even_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """Output size: scaled so the longest side is at most `max_side`, rounded to even (yuv420p needs even)."""
-    scale = min(1.0, max_side / max(width, height)) if max_side else 1.0
-    w, h = max(2, round(width * scale)), max(2, round(height * scale))
-    return w - w % 2, h - h % 2
-
-
-def decoded_frames(container, size: tuple[int, int] | None = None,
-                   warnings: list[str] | None = None) -> Iterator[tuple[np.ndarray, object]]:
-    """(uint8 (H, W, 3) RGB, av.VideoFrame) for each decodable frame; a truncated file ends early with a warning."""
-    import av
-
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg's decoder
-    width, height = size if size else (None, None)
-    try:
-        for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24", width=width, height=height), frame
-    except av.FFmpegError as e:
-        if warnings is not None:
-            warnings.append(f"decoding stopped early ({_short(e)}); the frames before it were kept")
-
-
-def expected_frames(container) -> int:
-    """Frames the header promises: the stream's count, else duration x frame rate (0 if unknown)."""
-    stream = container.streams.video[0]
-    if stream.frames:
-        return int(stream.frames)
-    rate = stream.average_rate or stream.guessed_rate
-    if stream.duration and stream.time_base and rate:
-        return int(stream.duration * stream.time_base * rate)
-    if container.duration and rate:
-        return int(container.duration / 1_000_000 * rate)
-    return 0
-
-
 def stylize_frames(path: str | os.PathLike, stylizer: Callable[[np.ndarray], np.ndarray], *,
                    max_side: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (frame, stylized frame) for each frame of a video, in order, one at a time (flat memory)."""
@@ -120,95 +62,19 @@ def stylize_frames(path: str | os.PathLike, stylizer: Callable[[np.ndarray], np.
         container.close()
 
 
-class AudioCopy:
-    """Copies every audio stream's packets into the output as they are (bit for bit), interleaved by time."""
-
-    def __init__(self, path: Path, output):
-        import av
-
-        self.input = av.open(str(path))
-        try:
-            self.map = {s.index: output.add_stream_from_template(s) for s in self.input.streams.audio}
-        except (ValueError, av.FFmpegError):
-            codecs = ", ".join(s.codec_context.name for s in self.input.streams.audio)
-            self.input.close()
-            raise BrushworkError(f"a {Path(output.name).suffix} file cannot hold the input's {codecs} audio, which "
-                                 "is copied as is; write .mkv or .mp4 instead") from None
-        self.packets = self.input.demux(*self.input.streams.audio) if self.map else iter(())
-        self.pending = None
-        self.output = output
-
-    def mux_until(self, seconds: float | None) -> None:
-        """Mux audio packets up to `seconds` (None: all that remain)."""
-        while True:
-            packet = self.pending or next(self.packets, None)
-            self.pending = None
-            if packet is None:
-                return
-            if packet.size == 0:  # the demuxer's end-of-stream marker
-                continue
-            if seconds is not None and packet.pts is not None and packet.pts * packet.time_base > seconds:
-                self.pending = packet
-                return
-            packet.stream = self.map[packet.stream.index]
-            self.output.mux(packet)
-
-    def close(self) -> None:
-        self.input.close()
-
-
-def codec_options(filename: str, crf: int, preset: str) -> tuple[str, dict[str, str]]:
-    """H.264 (libx264) everywhere but WebM, which only holds VP8/VP9/AV1: VP9 at a comparable quality there."""
-    if str(filename).lower().endswith(".webm"):
-        return "libvpx-vp9", {"crf": str(min(63, crf + 13)), "b": "0", "row-mt": "1", "deadline": "good",
-                              "cpu-used": "4"}
-    return "libx264", {"crf": str(crf), "preset": preset}
-
-
-class Encoder:
-    """libx264 yuv420p into a container, keeping the input's timestamps and rotation; audio copied alongside."""
-
-    def __init__(self, output, source_stream, size: tuple[int, int], *, crf: int, preset: str, rotation: int):
-        self.output = output
-        rate = source_stream.average_rate or source_stream.guessed_rate or Fraction(30)
-        codec, options = codec_options(output.name, crf, preset)
-        self.stream = output.add_stream(codec, rate=rate, options=options)
-        self.stream.width, self.stream.height = size
-        self.stream.pix_fmt = "yuv420p"
-        self.time_base = source_stream.time_base or Fraction(1, 1000)
-        self.stream.time_base = self.time_base
-        self.stream.codec_context.time_base = self.time_base
-        if rotation:
-            self.stream.set_display_rotation(rotation)
-        self.step = max(1, round(1 / (rate * self.time_base)))  # a frame's duration, for frames without pts
-        self.last_pts = None
-
-    def encode(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
-        import av
-
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        if duration:
-            frame.duration = duration  # the last frame's duration sets the file's length and average rate
-        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
-            pts = 0 if self.last_pts is None else self.last_pts + self.step
-        frame.pts, frame.time_base, self.last_pts = pts, self.time_base, pts
-        for packet in self.stream.encode(frame):
-            self.output.mux(packet)
-
-    def flush(self) -> None:
-        for packet in self.stream.encode(None):
-            self.output.mux(packet)
-
-
 def stylize_video(src: str | os.PathLike, dst: str | os.PathLike,
                   stylize_batch: Callable[[np.ndarray], np.ndarray],
-                  post: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *, batch_size: int = 4,
-                  crf: int = 18, preset: str = "medium", max_side: int | None = None, progress: bool = True) -> Stages:
+                  post: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
+                  prefetch: Callable[[np.ndarray], None] | None = None, batch_size: int = 4, crf: int = 18,
+                  preset: str = "medium", max_side: int | None = None, progress: bool = True) -> Stages:
     """Stylize a video file into `dst` (written to a temp file beside it, renamed at the end).
 
     Args:
         stylize_batch: uint8 (N, H, W, 3) -> uint8 (N, H, W, 3), e.g. Stylizer.batch.
-        post: (input frame, stylized frame) -> frame, called in frame order (temporal blending, colour, strength).
+        post: (input frame, stylized frame) -> frame, called in frame order on its own thread (temporal
+            blending, colour, strength).
+        prefetch: called on each decoded input frame, in order, before the model sees it: work that needs only
+            the input starts early (TemporalBlender.prefetch starts the optical flow).
     """
     import av
 
@@ -221,13 +87,13 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike,
         raise BrushworkError(f"{dst}: cannot write there ({e.strerror}); choose another output path") from None
     os.close(fd)
     try:
-        stages = _Pipeline(src, container, stylize_batch, post, batch_size, max_side).run(
+        stages = _Pipeline(src, container, stylize_batch, post, prefetch, batch_size, max_side).run(
             tmp, crf=crf, preset=preset, progress=progress)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
         return stages
     except av.FFmpegError as e:
-        raise BrushworkError(f"{dst}: writing the video failed ({_short(e)}); try another container (.mp4, .mkv)"
+        raise BrushworkError(f"{dst}: writing the video failed ({short_error(e)}); try another container (.mp4, .mkv)"
                              ) from None
     finally:  # on success tmp is already dst; on any failure or Ctrl-C nothing stays under either name
         if os.path.exists(tmp):
@@ -236,10 +102,11 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike,
 
 
 class _Pipeline:
-    """decode thread -> queue -> stylize thread -> queue -> encode (calling thread)."""
+    """decode thread -> queue -> stylize thread -> queue -> post thread -> queue -> encode (calling thread)."""
 
-    def __init__(self, src: Path, container, stylize_batch, post, batch_size: int, max_side: int | None):
-        self.src, self.container, self.stylize_batch, self.post = src, container, stylize_batch, post
+    def __init__(self, src: Path, container, stylize_batch, post, prefetch, batch_size: int, max_side: int | None):
+        self.src, self.container, self.stylize_batch = src, container, stylize_batch
+        self.post, self.prefetch = post, prefetch
         self.batch_size = max(1, batch_size)
         stream = container.streams.video[0]
         self.total = stream.frames or None
@@ -250,6 +117,7 @@ class _Pipeline:
                                         f"even ones, so the output is {self.size[0]}x{self.size[1]}")
         self.decoded: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
         self.stylized: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
+        self.finished: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.decoded_count = 0
@@ -259,7 +127,7 @@ class _Pipeline:
 
         start = time.perf_counter()
         threads = [threading.Thread(target=self._guard, args=(f,), daemon=True)
-                   for f in (self._decode_loop, self._stylize_loop)]
+                   for f in (self._decode_loop, self._stylize_loop, self._post_loop)]
         for t in threads:
             t.start()
         try:
@@ -300,6 +168,8 @@ class _Pipeline:
         try:
             t = time.perf_counter()
             for rgb, frame in decoded_frames(self.container, self.size, self.stages.warnings):
+                if self.prefetch is not None:
+                    self.prefetch(rgb)  # on this thread, so its time counts as decoding
                 self.stages.seconds["decode"] += time.perf_counter() - t
                 if not self._put(self.decoded, (rgb, (frame.pts, frame.duration), frame.rotation)):
                     return
@@ -336,15 +206,24 @@ class _Pipeline:
         return items, False
 
     def _stylize(self, items: list) -> None:
-        t0 = time.perf_counter()
+        t = time.perf_counter()
         outs = self.stylize_batch(np.stack([rgb for rgb, _, _ in items]))
-        t1 = time.perf_counter()
-        outs = [self.post(rgb, out) if self.post else out for (rgb, _, _), out in zip(items, outs)]
-        self.stages.seconds["stylize"] += t1 - t0
-        self.stages.seconds["post"] += time.perf_counter() - t1
-        for (_, pts, rotation), out in zip(items, outs):
-            if not self._put(self.stylized, (out, pts, rotation)):
+        self.stages.seconds["stylize"] += time.perf_counter() - t
+        for (rgb, pts, rotation), out in zip(items, outs):
+            if not self._put(self.stylized, (rgb, out, pts, rotation)):
                 return
+
+    def _post_loop(self) -> None:
+        try:
+            while (item := self._get(self.stylized)) is not _END:
+                rgb, out, pts, rotation = item
+                t = time.perf_counter()
+                out = self.post(rgb, out) if self.post else out
+                self.stages.seconds["post"] += time.perf_counter() - t
+                if not self._put(self.finished, (out, pts, rotation)):
+                    return
+        finally:
+            self._put(self.finished, _END)
 
     def _encode_loop(self, output, crf: int, preset: str, progress: bool) -> None:
         from tqdm import tqdm
@@ -352,7 +231,7 @@ class _Pipeline:
         encoder = audio = None
         with tqdm(total=self.total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
             try:
-                while (item := self._get(self.stylized)) is not _END:
+                while (item := self._get(self.finished)) is not _END:
                     out, (pts, duration), rotation = item
                     t = time.perf_counter()
                     if encoder is None:

@@ -23,8 +23,8 @@ def write_video(path, frames: list, fps: int = 10) -> None:
         container.mux(stream.encode())
 
 
-def scores(clip: list, model) -> dict[str, float]:
-    tracker = WarpingError()
+def scores(clip: list, model, flow: str = "dis") -> dict[str, float]:
+    tracker = WarpingError(flow)
     for frame in clip:
         tracker.update(frame, {"per-frame": model(frame)})
     return tracker.means()
@@ -37,9 +37,10 @@ def test_static_video_has_zero_warping_error(texture):
     assert scores([frame] * 4, lambda f: 255 - f) == {"input": 0.0, "per-frame": 0.0}
 
 
-def test_panning_video_is_explained_by_the_flow(panning_clip):
+@pytest.mark.parametrize("flow", ["dis", "farneback"])
+def test_panning_video_is_explained_by_the_flow(panning_clip, flow):
     clip = panning_clip(5, shift=(3, -2))
-    means = scores(clip, lambda f: f)
+    means = scores(clip, lambda f: f, flow)
     assert means["input"] < 2e-4  # a pure translation: warping frame t-1 onto t reproduces it
     naive = np.mean([np.square((a.astype(float) - b) / 255).mean() for a, b in itertools.pairwise(clip)])
     assert naive > 50 * means["input"]  # without the flow the frames are far apart
@@ -52,6 +53,11 @@ def test_per_frame_noise_shows_as_twice_its_variance(panning_clip):
     # Independent noise in two frames: E[(n_t - n_t-1)^2] = 2 std^2. Bilinear warping of fractional flow averages
     # some of it away and clipping trims the tails, so allow 30 %.
     assert means["per-frame"] == pytest.approx(2 * (std / 255) ** 2, rel=0.3)
+
+
+def test_unknown_measure_flow_is_a_clear_error():
+    with pytest.raises(BrushworkError, match="--measure-flow"):
+        WarpingError("raft")
 
 
 def test_warping_error_over_no_trusted_pixel_is_nan(texture):
@@ -134,6 +140,19 @@ def test_cli_prints_the_table_and_writes_plot_and_metrics(clip_path, invert_mode
     assert rows["blend 0.6"]["warping_error"] <= rows["per-frame"]["warping_error"] * 1.01
     assert len(metrics["per_frame"]["per-frame"]) == 5  # one value per frame pair
     assert Image.open(out / "warping_error.png").size == (960, 420)
+
+
+def test_cli_measures_along_farneback_when_asked(clip_path, invert_model, tmp_path, capsys):
+    from brushwork.cli import main
+
+    out = tmp_path / "eval"
+    assert main(["evaluate-video", str(clip_path), "--model", str(invert_model), "--measure-flow", "farneback",
+                 "--out", str(out), "--device", "cpu"]) == 0
+    assert "along Farneback flow" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    rows = {r["series"]: r for r in metrics["rows"]}
+    assert metrics["measure_flow"] == "farneback"
+    assert rows["per-frame"]["warping_error"] == pytest.approx(rows["input"]["warping_error"], rel=1e-5)
 
 
 def test_cli_reports_style_and_content_losses(clip_path, invert_model, tmp_path, style_path, capsys):

@@ -166,6 +166,8 @@ def test_bad_flags(tmp_path, model, capsys):
     assert "videos only" in error_line(capsys)
     assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--max-memory", "lots") == 2
     assert "--max-memory" in error_line(capsys)
+    assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--flow-side", "320") == 2
+    assert "add --temporal-blend" in error_line(capsys)
 
 
 def test_parse_size():

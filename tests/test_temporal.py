@@ -42,6 +42,24 @@ def test_consistency_check_rejects_disagreeing_flows():
     assert not consistent(forward, forward)[5:15, 5:15].any()  # the round trip ends 8 px from the start
 
 
+def test_to_gray_caps_the_longest_side_and_never_upscales(texture):
+    frame = texture(90, 160, seed=1)
+    assert to_gray(frame, 80).shape == (45, 80)
+    assert to_gray(frame, 480).shape == (90, 160)
+    assert to_gray(frame).shape == (90, 160)
+
+
+def test_flow_estimator_gives_the_same_flow_from_several_threads(panning_clip):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clip = [to_gray(f) for f in panning_clip(9, shift=(2, 1))]
+    estimator, pairs = FlowEstimator("medium"), list(zip(clip[1:], clip[:-1]))
+    alone = [estimator(a, b) for a, b in pairs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda ab: estimator(*ab), pairs))
+    assert all(np.array_equal(x, y) for x, y in zip(alone, threaded))
+
+
 def test_resize_flow_rescales_vectors():
     flow = np.zeros((10, 20, 2), np.float32)
     flow[..., 0], flow[..., 1] = 1.5, -0.5
@@ -69,7 +87,7 @@ def test_first_frame_and_zero_strength_pass_the_stylized_frame_through(panning_c
 
 def test_blend_reduces_the_warping_error_of_a_flickering_model(panning_clip):
     clip, stylize = panning_clip(8), flickering()
-    tracker, blender = WarpingError(), TemporalBlender(0.7, flow_scale=0.5)
+    tracker, blender = WarpingError(), TemporalBlender(0.7, flow_side=48)
     for frame in clip:
         stylized = stylize(frame)
         tracker.update(frame, {"per-frame": stylized, "blend": blender(frame, stylized)})
@@ -78,8 +96,36 @@ def test_blend_reduces_the_warping_error_of_a_flickering_model(panning_clip):
     assert means["input"] < 0.2 * means["per-frame"]
 
 
+@pytest.mark.parametrize("workers", [0, 3])
+def test_prefetching_the_flow_gives_the_same_frames(panning_clip, workers):
+    # The video pipeline calls prefetch() from the decoder, ahead of the model; the result must not change.
+    clip, stylize = panning_clip(7), flickering()
+    stylized = [stylize(f) for f in clip]
+    inline, ahead = TemporalBlender(0.6, flow_side=48, workers=0), TemporalBlender(0.6, flow_side=48, workers=workers)
+    for frame in clip:
+        ahead.prefetch(frame)
+    expected = [inline(f, s) for f, s in zip(clip, stylized)]
+    got = [ahead(f, s) for f, s in zip(clip, stylized)]
+    ahead.close()
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got))
+    assert not np.array_equal(got[-1], stylized[-1])  # it did blend
+
+
+def test_restore_contrast_gives_back_each_channels_spread(texture):
+    from brushwork.infer.temporal import restore_contrast
+
+    stylized = texture(48, 64, seed=2)
+    flat = (0.75 * stylized + 0.25 * stylized.mean((0, 1))).round().astype(np.uint8)  # 25 % less contrast
+    out = restore_contrast(flat, stylized)
+    assert np.allclose(out.std((0, 1)), stylized.std((0, 1)), atol=0.5)
+    assert np.allclose(out.mean((0, 1)), flat.mean((0, 1)), atol=0.5)
+    assert np.array_equal(restore_contrast(stylized, flat), stylized)  # never lowers contrast
+    capped = restore_contrast(flat, stylized, max_gain=1.2)
+    assert np.allclose(capped.std((0, 1)), 1.2 * flat.std((0, 1)), rtol=0.02)
+
+
 def test_blend_does_not_carry_across_a_scene_cut(texture, panning_clip):
-    blender, stylize = TemporalBlender(0.8, flow_scale=0.5), flickering()
+    blender, stylize = TemporalBlender(0.8, flow_side=48), flickering()
     first, cut = panning_clip(1)[0], texture(64, 96, seed=5)
     blender(first, stylize(first))
     stylized = stylize(cut)
@@ -101,6 +147,13 @@ def test_size_change_and_reset_start_fresh(panning_clip):
 def test_blend_strength_out_of_range_is_a_clear_error(alpha):
     with pytest.raises(BrushworkError, match="--temporal-blend"):
         TemporalBlender(alpha)
+
+
+def test_bad_flow_settings_are_clear_errors():
+    with pytest.raises(BrushworkError, match="--flow-side"):
+        TemporalBlender(0.5, flow_side=4)
+    with pytest.raises(BrushworkError, match="--flow-preset"):
+        TemporalBlender(0.5, preset="slow")
 
 
 def test_blend_rejects_mismatched_or_foreign_frames(panning_clip):
@@ -224,3 +277,25 @@ def test_stylize_with_blend_keeps_frames_size_and_audio(tmp_path, panning_clip):
                  str(tmp_path / "invert.onnx"), "--temporal-blend", "0.6", "--quiet"]) == 0
     count, size, audio = _probe(tmp_path / "clip.mp4")
     assert _probe(tmp_path / "out.mp4") == (count, size, audio) and count == 9 and len(audio) > 5
+
+
+def test_the_video_pipeline_prefetches_every_frame_in_order(tmp_path, panning_clip):
+    """Decoder thread -> prefetch, model thread, post thread: the blend sees what the one-thread loop would."""
+    from brushwork.infer.video import stylize_video
+
+    _write_clip_with_tone(tmp_path / "clip.mp4", panning_clip(11, size=(48, 80)))
+
+    def flicker(frame):  # a deterministic flickering 'model': noise seeded by the frame itself
+        noise = np.random.default_rng(int(frame.sum())).normal(0, 12, frame.shape)
+        return np.clip(frame + noise, 0, 255).astype(np.uint8)
+
+    blender, seen, blended = TemporalBlender(0.6, flow_side=48, workers=2), [], []
+    stylize_video(tmp_path / "clip.mp4", tmp_path / "out.mp4", lambda batch: np.stack([flicker(f) for f in batch]),
+                  lambda f, s: blended.append(blender(f, s)) or blended[-1],
+                  prefetch=lambda f: seen.append(f.copy()) or blender.prefetch(f), batch_size=3, progress=False)
+    blender.close()
+    reference = TemporalBlender(0.6, flow_side=48, workers=0)
+    expected = [reference(f, flicker(f)) for f in seen]
+    assert len(seen) == len(blended) == 11
+    assert all(np.array_equal(a, b) for a, b in zip(expected, blended))
+

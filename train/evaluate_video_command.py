@@ -3,6 +3,7 @@
     brushwork evaluate-video bikes.mp4 --model starry.onnx
     brushwork evaluate-video bikes.mp4 --model starry.onnx --temporal-blend 0.5 0.7 --style starry.jpg
     brushwork evaluate-video bikes.mp4 --model starry.onnx --max-frames 100 --max-side 640 --out eval/
+    brushwork evaluate-video bikes.mp4 --model starry.onnx --temporal-blend 0.5 --measure-flow farneback
 
 Each frame is stylized on its own (the per-frame baseline) and, with --temporal-blend, also passed through the
 flow-guided blend of `brushwork stylize --temporal-blend`, so the rows of one table share the same frames and
@@ -11,6 +12,11 @@ motion does not explain (the flicker proper), relative to per-frame's. Scene cut
 pixels pass the flow check) are left out and listed. With --style the per-frame content and style losses
 are reported too (they load torch and the VGG), so stability bought by washing the style out shows. Writes
 warping_error.png (error per frame) and metrics.json into --out.
+
+The measure warps along DIS flow, as the blend does, so the two can agree on the same flow errors;
+--measure-flow farneback gives a second opinion from an unrelated method (whose own, larger errors pull every
+row towards the per-frame one). benchmarks/temporal_truth.py checks both against the exact flow of a
+generated clip.
 """
 
 from __future__ import annotations
@@ -35,8 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="exported model (.onnx, from `brushwork export`)")
     parser.add_argument("--temporal-blend", type=float, nargs="+", default=[], metavar="A",
                         help="also score the flow-guided blend at these strengths in [0, 1), e.g. 0.5 0.7")
-    parser.add_argument("--flow-scale", type=float, default=0.25,
-                        help="the blend's flow runs on input frames scaled by this (default: %(default)s)")
+    parser.add_argument("--flow-side", type=int, metavar="PX",
+                        help="the blend's flow runs on input frames whose longest side is at most this "
+                        "(default: 480, as `stylize --temporal-blend`)")
+    parser.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),
+                        help="the blend's DIS flow preset (default: medium, as `stylize`); the measure itself always "
+                        "uses DIS medium on full-size frames")
+    parser.add_argument("--measure-flow", choices=("dis", "farneback"), default="dis",
+                        help="the flow the measure warps by: DIS medium on full frames (default), or Farneback as "
+                        "a second opinion that shares nothing with the blend's DIS flow")
     parser.add_argument("--style", help="style image: report per-frame style and content losses (loads torch)")
     parser.add_argument("--style-size", type=int, default=512,
                         help="longest side of the style image for the loss, as in training (default: %(default)s)")
@@ -58,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate_video import WarpingError, read_frames
 
     stylizer = Stylizer(args.model, device=args.device)
-    blenders = {f"blend {a:g}": TemporalBlender(a, flow_scale=args.flow_scale) for a in args.temporal_blend}
+    options = {k: v for k, v in (("flow_side", args.flow_side), ("preset", args.flow_preset)) if v is not None}
+    blenders = {f"blend {a:g}": TemporalBlender(a, workers=0, **options) for a in args.temporal_blend}
     scorer = _style_scorer(args)
-    tracker, losses, ms = WarpingError(), {}, {}
+    tracker, losses, ms = WarpingError(args.measure_flow), {}, {}
     frames = _at_least_two(read_frames(args.video, max_frames=args.max_frames, max_side=args.max_side), args.video)
     count = 0
     for count, frame in enumerate(tqdm(frames, unit="frame", file=sys.stderr, dynamic_ncols=True), 1):
@@ -72,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     means = tracker.means()  # raises for a video of fewer than 2 frames
     rows = _rows(means, losses, ms, count)
     print(format_table(rows, frames=count, valid=float(np.mean(tracker.valid_fraction)), provider=stylizer.provider,
-                       cuts=tracker.cuts))
+                       cuts=tracker.cuts, measure=args.measure_flow))
     _write_outputs(_out_dir(args), tracker, rows, args)
     return 0
 
@@ -141,11 +155,14 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if b > 0 else None
 
 
-def format_table(rows: list[dict], *, frames: int, valid: float, provider: str, cuts: list[int] = ()) -> str:
+def format_table(rows: list[dict], *, frames: int, valid: float, provider: str, cuts: list[int] = (),
+                 measure: str = "dis") -> str:
     """The printed table: one line per series, losses relative to per-frame in brackets."""
     base = next(r for r in rows if r["series"] == PER_FRAME)
     skipped = f"; {len(cuts)} scene cut(s) left out (pairs {', '.join(map(str, cuts))})" if cuts else ""
-    lines = [f"{frames} frames, {valid:.0%} of pixels pass the flow check on average{skipped}; model on {provider}",
+    flow = "Farneback" if measure == "farneback" else "DIS medium"
+    lines = [(f"{frames} frames, measured along {flow} flow, {valid:.0%} of pixels pass its check on average"
+             f"{skipped}; model on {provider}"),
              (f"{'series':<16}{'warping error':>15}{'x floor':>9}{'x per-frame':>13}{'above floor':>13}"
               f"{'style loss':>20}{'content loss':>20}{'ms/frame':>10}")]
     for r in rows:
@@ -185,13 +202,17 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 def _write_outputs(out: Path, tracker, rows: list[dict], args: argparse.Namespace) -> None:
     from ..data.images import atomic_write
+    from ..infer.temporal import FLOW_PRESET, FLOW_SIDE
     from .evaluate_video import plot_series
 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BrushworkError(f"--out {out}: cannot create the folder ({e.strerror})") from None
-    metrics = {"video": str(args.video), "model": str(args.model), "rows": rows, "per_frame": tracker.errors,
+    metrics = {"video": str(args.video), "model": str(args.model), "measure_flow": args.measure_flow,
+               "blend_flow": {"side": args.flow_side or FLOW_SIDE, "preset": args.flow_preset or FLOW_PRESET},
+               "rows": rows,
+               "per_frame": tracker.errors,
                "valid_fraction": tracker.valid_fraction, "scene_cuts": tracker.cuts}
     text = json.dumps(_json_safe(metrics), indent=1)
     atomic_write(out / "metrics.json", lambda f: f.write(text.encode()))
