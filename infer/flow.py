@@ -66,8 +66,9 @@ def sample_grid(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Bring `image` (frame B) onto frame A's grid along `flow` (A -> B), bilinear; same dtype and channels."""
-    xs, ys = sample_grid(flow)
-    return cv2.remap(image, xs, ys, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # A relative map reads the flow as it is: no full-size grid of absolute coordinates to build first.
+    return cv2.remap(image, np.ascontiguousarray(flow, np.float32), None,
+                     interpolation=cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
 def consistent(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
