@@ -190,11 +190,12 @@ def test_cli_rejects_a_one_frame_video_and_a_non_video(tmp_path, invert_model, c
         assert message in err and len(err.splitlines()) == 1
 
 
-def test_scene_cut_is_left_out_and_listed(panning_clip):
+@pytest.mark.parametrize("flow", ["dis", "farneback"])
+def test_scene_cut_is_left_out_and_listed(panning_clip, flow):
     clip = panning_clip(6)
     cut = [*clip[:3], *panning_clip(3, shift=(-2, 0), size=(64, 96))[::-1]]  # frame 4 shows a different place
     cut[3:] = [np.ascontiguousarray(np.rot90(f, 2)) for f in cut[3:]]
-    tracker = WarpingError()
+    tracker = WarpingError(flow)
     for frame in cut:
         tracker.update(frame, {"per-frame": frame})
     assert tracker.cuts == [3]  # the pair (frame 3, frame 4)

@@ -26,6 +26,7 @@ INPUT = "input"  # the series name of the input video's own warping error (the f
 # A frame pair where fewer pixels than this pass the flow check is a scene cut: nothing carries over, so it is
 # left out (one cut in a 60-frame clip otherwise outweighs all the flicker: its error is ~100x a normal pair's).
 MIN_VALID_FRACTION = 0.2
+CUT_TOLERANCE = 12  # grey levels: a trusted pixel farther than this from its warped match is not the same surface
 
 
 MEASURE_FLOWS = ("dis", "farneback")
@@ -87,7 +88,10 @@ class WarpingError:
     def _score_pair(self, gray: np.ndarray, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
         flow, mask = flow_to_previous(self._flow, self._prev_gray, gray)
         self.valid_fraction.append(float(mask.mean()))
-        if self.valid_fraction[-1] < MIN_VALID_FRACTION:
+        # Farneback's smooth flows pass the round trip even across a cut, so a cut is also a pair where few
+        # trusted pixels look alike after warping the input.
+        alike = cv2.absdiff(gray, warp(self._prev_gray, flow)) <= CUT_TOLERANCE
+        if self.valid_fraction[-1] < MIN_VALID_FRACTION or (mask & alike).mean() < MIN_VALID_FRACTION:
             self.cuts.append(len(self.valid_fraction))  # frame pair (t-1, t) numbered from 1, as in the plot
             mask = np.zeros_like(mask)  # a cut is no flicker: leave the pair out of every series
         for name, current in {INPUT: frame, **outputs}.items():
