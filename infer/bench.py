@@ -147,21 +147,24 @@ def make_clip(path: Path, size: tuple[int, int], frames: int, fps: int = 30) -> 
             frame = av.VideoFrame.from_ndarray(((rgb + 1) * 127.5).astype(np.uint8), format="rgb24")
             for packet in video.encode(frame):
                 out.mux(packet)
-        _tone(out, audio, frames / fps)
+        encode_tone(out, audio, frames / fps)
         for packet in video.encode(None):
             out.mux(packet)
     return path
 
 
-def _tone(out, stream, seconds: float) -> None:
+def encode_tone(out, stream, seconds: float) -> None:
+    """A 440 Hz sine as long as `seconds` into an open audio `stream` of `out`, at the stream's rate and layout."""
     import av
 
-    t = np.arange(int(48000 * seconds)) / 48000
-    samples = np.repeat((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], 2, axis=0)
+    rate, layout = stream.codec_context.sample_rate, stream.codec_context.layout.name
+    channels = len(stream.codec_context.layout.channels)
+    t = np.arange(int(rate * seconds)) / rate
+    samples = np.repeat((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], channels, axis=0)
     for start in range(0, samples.shape[1], 1024):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
-                                           layout="stereo")
-        frame.sample_rate, frame.pts = 48000, start
+                                           layout=layout)
+        frame.sample_rate, frame.pts = rate, start
         for packet in stream.encode(frame):
             out.mux(packet)
     for packet in stream.encode(None):

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from brushwork import BrushworkError
+from brushwork.infer.bench import encode_tone
 from brushwork.infer.flow import FlowEstimator, consistent, flow_to_previous, resize_flow, to_gray, warp
 from brushwork.infer.temporal import TemporalBlender
 from brushwork.models.transformer_net import build_transformer
@@ -240,12 +241,7 @@ def _write_clip_with_tone(path, frames: list, fps: int = 12) -> None:
         for frame in frames:
             out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         out.mux(video.encode())
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(22050 * len(frames) // fps) / 22050)).astype(np.float32)
-        for start in range(0, tone.size, 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024].copy(), format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 22050, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode())
+        encode_tone(out, audio, len(frames) / fps)
 
 
 def _probe(path) -> tuple[int, tuple[int, int], list[bytes]]:

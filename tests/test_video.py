@@ -12,6 +12,7 @@ import pytest
 
 from brushwork.cli import main
 from brushwork.infer import Stylizer, stylize_frames
+from brushwork.infer.bench import encode_tone
 from brushwork.infer.video import stylize_video
 
 
@@ -37,23 +38,10 @@ def make_video(path, frames=12, size=(64, 48), *, audio=True, rotation=0, durati
             for packet in v.encode(frame):
                 out.mux(packet)
         if a is not None:
-            _encode_tone(out, a, seconds=frames / 24)
+            encode_tone(out, a, seconds=frames / 24)
         for packet in (v.encode(None) if v is not None else []):
             out.mux(packet)
     return path
-
-
-def _encode_tone(out, stream, seconds):
-    t = np.arange(int(22050 * seconds)) / 22050
-    samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-    for start in range(0, samples.shape[1], 1024):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
-                                           layout="mono")
-        frame.sample_rate, frame.pts = 22050, start
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
 
 
 def probe(path):
