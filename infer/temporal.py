@@ -75,40 +75,36 @@ class TemporalBlender:
 
     def reset(self) -> None:
         """Forget the previous frame (a new video, or a jump in the stream)."""
-        self._prev_gray: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
+        self._last_gray: np.ndarray | None = None  # the newest frame whose motion was started, downscaled
         self._prefetched: deque[Future] = deque()  # motion into each prefetched frame, in frame order
-        self._last_prefetched: np.ndarray | None = None
 
     def prefetch(self, frame: np.ndarray) -> None:
         """Start estimating the motion into `frame` on the worker threads. Call on every frame, in order, before
         calling the blender on it; frames never prefetched have their flow computed when blended."""
-        gray = to_gray(frame, self.flow_side)
-        prev, self._last_prefetched = self._last_prefetched, gray
-        if self._pool is not None and prev is not None and self.alpha > 0.0:
-            job = self._pool.submit(self.motion, prev, gray)
-        else:  # nothing to estimate, or no workers: done here and now
-            job = Future()
-            job.set_result(self.motion(prev, gray) if prev is not None and self.alpha > 0.0 else None)
-        self._prefetched.append(job)
+        self._prefetched.append(self._start_motion(frame, inline=self._pool is None))
 
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """Blend `stylized` (the model's output for `frame`) with the previous output; uint8 (H, W, 3) in and out."""
         _check_pair(frame, stylized)
-        prev_output = self._prev_output
-        if self._prefetched:
-            motion = self._prefetched.popleft().result()
-        elif self.alpha > 0.0 and self._prev_gray is not None:
-            motion = self.motion(self._prev_gray, gray := to_gray(frame, self.flow_side))
-            self._prev_gray = gray
-        else:
-            motion, self._prev_gray = None, to_gray(frame, self.flow_side)
+        job = self._prefetched.popleft() if self._prefetched else self._start_motion(frame, inline=True)
+        motion, prev_output = job.result(), self._prev_output
         if motion is None or prev_output is None or prev_output.shape != stylized.shape:
             output = stylized  # first frame, or the size changed mid-stream: nothing to carry over
         else:
             output = self._blend(motion, prev_output, stylized)
         self._prev_output = output
         return output
+
+    def _start_motion(self, frame: np.ndarray, *, inline: bool) -> Future:
+        """The motion from the previous frame into `frame`: computed here (inline) or on a worker thread."""
+        gray = to_gray(frame, self.flow_side)
+        prev, self._last_gray = self._last_gray, gray
+        if prev is not None and self.alpha > 0.0 and not inline:
+            return self._pool.submit(self.motion, prev, gray)
+        job: Future = Future()
+        job.set_result(self.motion(prev, gray) if prev is not None and self.alpha > 0.0 else None)
+        return job
 
     def motion(self, prev_gray: np.ndarray, gray: np.ndarray) -> Motion | None:
         """Flow from this frame to the previous one and how far to trust it, per pixel; None at a scene cut or
