@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--strength", type=float, default=1.0, help="0 = input, 1 = fully stylized (default: 1)")
     look.add_argument("--temporal-blend", type=float, metavar="A",
                       help="video only: against flicker, blend each frame with the previous output carried along "
-                           "the optical flow; 0.5 halves it (0..1)")
+                           "the optical flow; 0.4-0.5 about halves it (0..1)")
     look.add_argument("--flow-side", type=int, metavar="PX",
                       help="--temporal-blend: longest side of the frames the flow runs on (default: 480)")
     look.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),

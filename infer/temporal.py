@@ -53,7 +53,7 @@ class TemporalBlender:
 
     Args:
         alpha: weight of the warped previous output where the flow is trusted, in [0, 1). 0 is the plain
-            per-frame output; 0.5-0.6 removes most flicker; near 1 trails behind moving objects.
+            per-frame output; 0.4-0.5 about halves the flicker; near 1 trails behind moving objects.
         flow_side: the flow runs on input frames downscaled so the longest side is at most this many pixels.
         preset: OpenCV DIS preset, "ultrafast" | "fast" | "medium".
         workers: threads for `prefetch` (0: compute each flow when the frame is blended).

@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the blend's flow runs on input frames whose longest side is at most this "
                         "(default: 480, as `stylize --temporal-blend`)")
     parser.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),
-                        help="the blend's DIS flow preset (default: medium, as `stylize`); the measure itself always "
-                        "uses DIS medium on full-size frames")
+                        help="the blend's DIS flow preset (default: medium, as `stylize`); the measure's own flow is "
+                        "--measure-flow, on full-size frames")
     parser.add_argument("--measure-flow", choices=("dis", "farneback"), default="dis",
                         help="the flow the measure warps by: DIS medium on full frames (default), or Farneback as "
                         "a second opinion that shares nothing with the blend's DIS flow")
