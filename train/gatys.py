@@ -30,6 +30,7 @@ from ..infer.color import luminance_transfer, match_color, match_luminance, rgb_
 from ..models.vgg import build_vgg
 from .gatys_config import GatysConfig
 from .gatys_memory import check_memory, check_shape
+from .lbfgs import BoxLBFGS
 from .losses import LossTerms, PerceptualLoss
 
 
@@ -123,41 +124,45 @@ def initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.rand(content.shape, generator=torch.Generator().manual_seed(seed)).to(content.device)
 
 
-def make_optimizer(cfg: GatysConfig, x: torch.Tensor) -> torch.optim.Optimizer:
+class _Adam:
+    """Adam with the BoxLBFGS interface: step(closure) returns the loss terms at the step's start."""
+
+    def __init__(self, x: torch.Tensor, lr: float):
+        self.x, self.optimizer = x, torch.optim.Adam([x], lr=lr)
+
+    def step(self, closure: Callable[[], LossTerms]) -> LossTerms:
+        terms = closure()
+        self.optimizer.step()
+        with torch.no_grad():
+            self.x.clamp_(0, 1)  # the optimizer never scores an image it cannot show
+        return terms
+
+
+def make_optimizer(cfg: GatysConfig, x: torch.Tensor) -> BoxLBFGS | _Adam:
     if cfg.optimizer == "adam":
-        return torch.optim.Adam([x], lr=cfg.learning_rate)
-    # max_iter=1: one iteration (one forward + backward) per .step(), so progress, snapshots and --save-every can
-    # act between iterations; the curvature history lives in the optimizer state across calls. No line search,
-    # as in jcjohnson/neural-style: each iteration costs exactly one evaluation.
-    return torch.optim.LBFGS([x], lr=cfg.learning_rate, max_iter=1, history_size=cfg.lbfgs_history,
-                             tolerance_grad=0.0, tolerance_change=0.0)
+        return _Adam(x, cfg.learning_rate)
+    return BoxLBFGS(x, history=cfg.lbfgs_history, lr=cfg.learning_rate)
 
 
 def iterate(cfg: GatysConfig, loss: PerceptualLoss, content: torch.Tensor,
             x: torch.Tensor) -> Iterator[tuple[int, LossTerms]]:
     """Optimize `x` in place for cfg.steps iterations; yield (step, loss terms at the start of that step).
 
-    Pixels are clamped to [0, 1] before every evaluation, so the optimizer never scores an image it cannot show.
+    Pixels stay in [0, 1] (L-BFGS projects every trial point, Adam clamps after each step), so the optimizer
+    never scores an image it cannot show. With L-BFGS the loss never rises from one iteration to the next.
     """
     targets = loss.content_targets(channels_last(content))
     x.requires_grad_(True)
     optimizer = make_optimizer(cfg, x)
-    last: list[LossTerms] = []
 
-    def closure() -> torch.Tensor:
-        with torch.no_grad():
-            x.clamp_(0, 1)
-        optimizer.zero_grad(set_to_none=True)
+    def closure() -> LossTerms:
+        x.grad = None
         terms = loss(channels_last(x), targets)
         terms.total.backward()
-        last[:] = [LossTerms(terms.content.detach(), terms.style.detach(), terms.tv.detach())]
-        return terms.total
+        return LossTerms(terms.content.detach(), terms.style.detach(), terms.tv.detach())
 
     for step in range(1, cfg.steps + 1):
-        optimizer.step(closure)
-        with torch.no_grad():
-            x.clamp_(0, 1)
-        yield step, last[0]
+        yield step, optimizer.step(closure)
 
 
 def _intermediate_path(output: str, step: int) -> Path:

@@ -52,7 +52,7 @@ class GatysConfig:
     style_scale: float = 1.0
     """--style-scale: style image size relative to --size; smaller gives finer brush strokes."""
     steps: int = 500
-    """--steps: optimizer iterations (one L-BFGS iteration = one forward and backward pass)."""
+    """--steps: optimizer iterations (Adam: one forward and backward pass; L-BFGS: one or a few, by line search)."""
     optimizer: str = "lbfgs"
     """--optimizer: lbfgs (Gatys et al.) or adam."""
     lr: float | None = None
