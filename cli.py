@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from . import BrushworkError, __version__
@@ -26,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "stylize": ("brushwork.infer.command", "stylize an image, a folder of images or a video with an ONNX model"),
     "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),
     "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
+    "demo": ("brushwork.infer.demo_command", "every shipped style on a sample photo and clip: no files needed"),
     "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
     "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
@@ -33,18 +33,13 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available_verbs() -> dict[str, tuple[str, str]]:
-    """Verbs whose module exists in this install (a verb still being built is simply not listed)."""
-    return {v: spec for v, spec in VERBS.items() if importlib.util.find_spec(spec[0]) is not None}
-
-
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(prog="brushwork", description="Fast neural style transfer.")
     parser.add_argument("--version", action="version", version=f"brushwork {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     modules = {}
-    for verb, (module_name, help_text) in _available_verbs().items():
-        module = importlib.import_module(module_name)
+    for verb, (module_name, help_text) in VERBS.items():
+        module = importlib.import_module(module_name)  # a missing module fails here, loudly: never a missing verb
         p = sub.add_parser(verb, help=help_text, description=(module.__doc__ or help_text).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)

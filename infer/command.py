@@ -5,10 +5,12 @@
     brushwork stylize holiday.mp4 -o holiday_starry.mp4 --model starry.onnx --crf 20 --preserve-color luminance
     brushwork stylize holiday.mp4 -o out.mp4 --style starry_night --temporal-blend 0.5
     brushwork stylize huge.tif -o huge_starry.tif --model starry.onnx --max-memory 2GB
+    brushwork stylize party.gif -o party_starry.gif --model starry.onnx --temporal-blend 0.4
 
 Video keeps the frame timestamps, rotation and audio (copied as is); decoding, the model and encoding run as a
 pipeline of threads. The output is written beside the target and renamed at the end; an existing output is kept
-unless --overwrite.
+unless --overwrite. Animated GIF, APNG, WebP and AVIF are short clips (infer/animation.py); pictures of any
+size keep their EXIF and colour profile unless --strip-metadata (infer/pictures.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="an image, a folder of images, or a video (mp4 mov mkv webm avi)")
+    parser.add_argument("input", type=Path, help="an image (also an animated GIF/PNG/WebP), a folder of images, or a "
+                                                 "video (mp4 mov mkv webm avi)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output file (or folder for a folder)")
     model = parser.add_argument_group("model").add_mutually_exclusive_group(required=True)
     model.add_argument("--model", type=Path, help="an .onnx file written by `brushwork export`")
@@ -44,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="keep the input's colours: luminance (YCbCr) or histogram (colour statistics)")
     look.add_argument("--strength", type=float, default=1.0, help="0 = input, 1 = fully stylized (default: 1)")
     look.add_argument("--temporal-blend", type=float, metavar="A",
-                      help="video only: against flicker, blend each frame with the previous output carried along "
-                           "the optical flow; 0.4-0.5 about halves it (0..1)")
+                      help="videos and animations: against flicker, blend each frame with the previous output "
+                           "carried along the optical flow; 0.4-0.5 about halves it (0..1)")
     look.add_argument("--flow-side", type=int, metavar="PX",
                       help="--temporal-blend: longest side of the frames the flow runs on (default: 480)")
     look.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),
@@ -53,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     video = parser.add_argument_group("video")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: %(default)s)")
     video.add_argument("--preset", default="medium", help="x264 preset, e.g. veryfast, medium (default: %(default)s)")
+    parser.add_argument("--strip-metadata", action="store_true",
+                        help="write no EXIF (camera, date, GPS), colour profile or PNG text (kept by default)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -66,12 +71,15 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if kind == "video":
         return stylize_video_file(args, stylizer)
+    if kind == "animation":
+        return stylize_animation_file(args, stylizer)
     return stylize_image_files(args, stylizer, kind)
 
 
 def input_kind(path: Path) -> str:
-    """'folder', 'video' or 'image' from the path; BrushworkError for anything else."""
+    """'folder', 'video', 'animation' or 'image' from the path; BrushworkError for anything else."""
     from ..data.images import IMAGE_SUFFIXES
+    from .animation_io import is_animated
     from .video_io import VIDEO_SUFFIXES
 
     if path.is_dir():
@@ -82,7 +90,7 @@ def input_kind(path: Path) -> str:
     if suffix in VIDEO_SUFFIXES:
         return "video"
     if suffix in IMAGE_SUFFIXES:
-        return "image"
+        return "animation" if is_animated(path) else "image"
     raise BrushworkError(f"{path}: not an image or video ({suffix or 'no extension'}); give one of "
                          f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)} or a folder of images")
 
@@ -95,8 +103,8 @@ def check_flags(args: argparse.Namespace, kind: str) -> None:
     if args.flow_side is not None and args.flow_side < 16:
         raise BrushworkError(f"--flow-side {args.flow_side}: give at least 16 pixels, e.g. 480")
     if args.temporal_blend is not None:
-        if kind != "video":
-            raise BrushworkError("--temporal-blend works on videos only; drop it for images")
+        if kind not in ("video", "animation"):
+            raise BrushworkError("--temporal-blend works on videos and animations only; drop it for still images")
         if not 0.0 <= args.temporal_blend < 1.0:
             raise BrushworkError(f"--temporal-blend {args.temporal_blend}: must be in [0, 1) "
                                  "(1 would freeze the first frame)")
@@ -123,6 +131,10 @@ def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
 
     if dst.exists() and src.resolve() == dst.resolve():
         raise BrushworkError(f"-o {dst} is the input; choose another output name")
+    if kind == "animation":
+        from .animation import check_animation_output
+
+        check_animation_output(src, dst)
     wanted = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES}.get(kind)
     if wanted and dst.suffix.lower() not in wanted:
         raise BrushworkError(f"-o {dst}: a {kind} output needs one of {', '.join(wanted)}")
@@ -199,16 +211,10 @@ def make_post(args: argparse.Namespace, blender=None):
 
 
 def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
-    import numpy as np
-
+    from .pictures import batch_function
     from .video import stylize_video
 
-    if hasattr(stylizer, "batch"):
-        stylize_batch = stylizer.batch
-    else:  # the tiled stylizer works frame by frame
-        def stylize_batch(frames):
-            return np.stack([stylizer(f) for f in frames])
-
+    stylize_batch = batch_function(stylizer)  # the tiled stylizer works frame by frame
     blender = make_blender(args)
     try:
         stages = stylize_video(args.input, args.output, stylize_batch, make_post(args, blender),
@@ -220,6 +226,28 @@ def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
     for warning in stages.warnings:
         print(f"brushwork stylize: warning: {args.input}: {warning}", file=sys.stderr)
     print(f"wrote {args.output}: {stages.report()}", file=sys.stderr)
+    return 0
+
+
+def picture_options(args: argparse.Namespace, post=None, *, progress: bool = False):
+    """The flags that apply to pictures, for infer/pictures.py (a folder has its own progress bar, per file)."""
+    from .pictures import Options
+
+    return Options(max_side=args.max_side, post=post, strip_metadata=args.strip_metadata,
+                   batch_size=args.batch_size, crf=args.crf, preset=args.preset, progress=progress)
+
+
+def stylize_animation_file(args: argparse.Namespace, stylizer) -> int:
+    from .animation import stylize_animation
+
+    blender = make_blender(args)
+    try:
+        options = picture_options(args, make_post(args, blender), progress=not args.quiet)
+        report = stylize_animation(args.input, args.output, stylizer, options)
+    finally:
+        if blender is not None:
+            blender.close()
+    print(f"wrote {args.output}: {report}", file=sys.stderr)
     return 0
 
 
@@ -246,14 +274,7 @@ def stylize_image_files(args: argparse.Namespace, stylizer, kind: str) -> int:
 
 
 def stylize_image(src: Path, dst: Path, stylizer, args: argparse.Namespace) -> None:
-    import numpy as np
+    """A still picture of any size, or (in a folder) an animated one, written to the same type."""
+    from .pictures import stylize_file
 
-    from ..data.images import open_rgb, resize_to_side, write_image
-
-    image = resize_to_side(open_rgb(src), args.max_side) if args.max_side else open_rgb(src)
-    frame = np.asarray(image, dtype=np.uint8)
-    if min(frame.shape[:2]) < 8:
-        raise BrushworkError(f"{src}: {frame.shape[1]}x{frame.shape[0]} is too small; the model needs 8x8 or more")
-    post = make_post(args)
-    out = stylizer(frame)
-    write_image(dst, post(frame, out) if post else out)
+    stylize_file(src, dst, stylizer, picture_options(args, make_post(args)))

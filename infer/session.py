@@ -4,6 +4,8 @@
     stylizer = Stylizer("starry.onnx", device="auto")   # CUDA when the session really gets it, else CPU
     out = stylizer(frame)                                # uint8 (H, W, 3) RGB -> same shape
     outs = stylizer.batch(frames)                        # uint8 (N, H, W, 3) -> same shape
+    picture = stylizer("photo.jpg")                      # a path or a PIL image -> an upright PIL image,
+                                                         # the photo's EXIF and ICC profile in picture.info
 
 The model does all per-pixel work itself (uint8 NHWC in and out, see models/export.py), so a call is one
 session.run with no numpy arithmetic around it.
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
+from .padding import pad_to_min_side
 
 INPUT_NAME = "image"
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -39,17 +42,27 @@ class Stylizer:
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         check_io(self.session, self.path)
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """One uint8 (H, W, 3) RGB frame -> the stylized frame, same shape."""
+    def __call__(self, frame):
+        """One uint8 (H, W, 3) RGB frame -> the stylized frame, same shape.
+
+        A path or a PIL image -> a PIL image, as `brushwork stylize` reads it (upright, any mode, any size)
+        with the photo's metadata in `.info` (see infer/pictures.py).
+        """
+        if not isinstance(frame, np.ndarray):
+            from .pictures import stylize_picture
+
+            return stylize_picture(self, frame)
         if frame.ndim != 3:
             raise ValueError(f"expected a (H, W, 3) uint8 frame, got shape {frame.shape}")
         return self.batch(frame[None])[0]
 
     def batch(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 (N, H, W, 3) RGB frames (same size) -> stylized, same shape."""
+        """uint8 (N, H, W, 3) RGB frames (same size, any size but 0) -> stylized, same shape."""
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"expected uint8 (N, H, W, 3) RGB frames, got {frames.dtype} {frames.shape}")
-        return self.session.run(None, {INPUT_NAME: np.ascontiguousarray(frames)})[0]
+        padded, (h, w) = pad_to_min_side(frames)  # smaller than the network takes: padded, cropped back
+        out = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(padded)})[0]
+        return out if padded is frames else np.ascontiguousarray(out[:, :h, :w])
 
     def __repr__(self) -> str:
         return f"Stylizer({str(self.path)!r}, provider={self.provider!r})"

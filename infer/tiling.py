@@ -35,13 +35,13 @@ import numpy as np
 
 from .. import BrushworkError
 from .color import to_uint8
+from .padding import MIN_SIDE, pad_to_min_side
 from .session import open_session
 
 STRIDE = 4
 TILED_SUFFIX = ".tiled.onnx"
 DEFAULT_TILE = 1024
 DEFAULT_BLEND = 16
-MIN_SIDE = 8
 
 # Memory model (CPU, onnxruntime, float32): peak bytes ~ BASE + TILE_BYTES_PER_UNIT * units * tile pixels,
 # where units = sum over norm layers of channels / scale^2 (the activation volume per input pixel), plus
@@ -153,10 +153,17 @@ class TiledStylizer:
         """Activation volume per input pixel: sum of channels / scale^2 over the norm layers."""
         return sum(c / s**2 for _, c, s in self.layers)
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) RGB -> stylized uint8 (H, W, 3) RGB of the same size."""
-        frame = _check_frame(frame)
-        h, w = frame.shape[:2]
+    def __call__(self, frame):
+        """uint8 (H, W, 3) RGB -> stylized uint8 (H, W, 3) RGB of the same size (a path or a PIL image -> a PIL
+        image, as Stylizer does)."""
+        if not isinstance(frame, np.ndarray):
+            from .pictures import stylize_picture
+
+            return stylize_picture(self, frame)
+        batch = _check_frame(frame)[None]
+        padded, (h, w) = pad_to_min_side(batch)  # smaller than the network takes: padded, cropped back
+        if padded is not batch:
+            return np.ascontiguousarray(self(padded[0])[:h, :w])
         rows, cols = self.layout(h, w)
         if len(rows) == 1 and len(cols) == 1:  # fits one tile: exactly the untiled network
             core = (0, rows[0].stop, 0, cols[0].stop)
@@ -295,10 +302,8 @@ def _multiple_of_stride(value: int, flag: str) -> int:
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise BrushworkError("TiledStylizer expects a uint8 (H, W, 3) RGB frame")
-    if min(frame.shape[:2]) < MIN_SIDE:
-        raise BrushworkError(f"a {frame.shape[1]}x{frame.shape[0]} frame is too small: sides need {MIN_SIDE}+ px")
     return frame
 
 

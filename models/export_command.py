@@ -5,13 +5,14 @@
     brushwork export runs/starry -o starry_int8.onnx --int8 --calibration photos/
 
 A run directory means its model.pt, or its newest checkpoints/step_*.pt. The file is checked (onnx.checker)
-and compared with torch on an image whose sides are not multiples of 4 before it is put in place.
+and compared with torch on an image whose sides are not multiples of 4 before it is put in place. Beside it goes
+its tile graph `<name>.tiled.onnx` (fp32, for `stylize --tile/--max-memory`; see models/tiled.py), unless
+--no-tiling; both files are checked before either is put in place.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration is not None and not args.int8:
         raise BrushworkError("--calibration is only used with --int8; add --int8 or drop it")
     from . import export as ex
+    from .tiled import export_tiled, tiled_path
 
     net, ckpt = ex.load_for_export(args.checkpoint)
     precision = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
@@ -50,20 +52,31 @@ def run(args: argparse.Namespace) -> int:
         staged = Path(work) / output.name
         with ex.Timer() as timer:
             _export_checked(ex, net, staged, metadata, args)
+        if not args.no_tiling:
+            export_tiled(net, staged, {**metadata, "precision": "fp32"})  # writes tiled_path(staged), checked
         os.replace(staged, output)
+        if not args.no_tiling:
+            os.replace(tiled_path(staged), tiled_path(output))
     size_mb = output.stat().st_size / 2**20
     print(f"wrote {output} ({precision}, {size_mb:.2f} MB) in {timer.seconds:.1f} s")
     if not args.no_tiling:
-        _export_tiled(net, output, metadata)
+        print(f"wrote {tiled_path(output)} (its tile graph, for `brushwork stylize --tile/--max-memory`)")
     return 0
 
 
 def _check_output(args: argparse.Namespace) -> Path:
+    from .tiled import TILED_SUFFIX, tiled_path  # imports torch: fine here, never at module level (cli imports us)
+
     output: Path = args.output
     if output.suffix.lower() != ".onnx":
         raise BrushworkError(f"-o {output}: the output must be a .onnx file")
+    if output.name.endswith(TILED_SUFFIX):
+        raise BrushworkError(f"-o {output}: names ending in {TILED_SUFFIX} are for tile graphs; choose another name")
     if output.exists() and not args.overwrite:
         raise BrushworkError(f"{output} exists; pass --overwrite to replace it")
+    if not args.no_tiling and tiled_path(output).exists() and not args.overwrite:
+        raise BrushworkError(f"{tiled_path(output)} (the tile graph written beside {output.name}) exists; pass "
+                             "--overwrite to replace it, or --no-tiling to skip it")
     if not output.parent.is_dir() or not os.access(output.parent, os.W_OK):
         raise BrushworkError(f"-o {output}: cannot write into {output.parent}; choose a writable folder")
     return output
@@ -108,13 +121,3 @@ def _quantize_checked(ex, fp32_path: Path, staged: Path, metadata: dict, images:
     print(f"int8 quality vs fp32 on {len(scores)} {where} photos: PSNR mean {sum(scores) / len(scores):.1f} dB, "
           f"min {min(scores):.1f} dB (above ~35 dB the difference is hard to see)")
 
-
-def _export_tiled(net, output: Path, metadata: dict) -> None:
-    """Helper module models/tiled.py (when installed) writes <stem>.tiled.onnx for `stylize --tile`."""
-    if importlib.util.find_spec("brushwork.models.tiled") is None:
-        return
-    from .tiled import export_tiled
-
-    tiled = output.with_name(f"{output.stem}.tiled.onnx")
-    export_tiled(net, tiled, {**metadata, "precision": "fp32"})
-    print(f"wrote {tiled} (for `brushwork stylize --tile/--max-memory`)")

@@ -105,3 +105,30 @@ def texture():
 def panning_clip():
     """`panning_clip(frames, shift=(dx, dy), size=(h, w))`: frames of a camera panning over a texture."""
     return _panning_clip
+
+
+def _flickering_model(path, *, amplitude: float = 40.0):
+    """Like `_invert_model` but adds fresh uniform noise (+-amplitude) on every call: a model that flickers."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims = ["batch", "height", "width", 3]
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+             helper.make_node("RandomUniformLike", ["x"], ["noise"], low=-amplitude, high=amplitude),
+             helper.make_node("Add", ["x", "noise"], ["y"]),
+             helper.make_node("Clip", ["y", "lo", "hi"], ["clipped"]),
+             helper.make_node("Cast", ["clipped"], ["stylized"], to=TensorProto.UINT8)]
+    graph = helper.make_graph(nodes, "flicker", [helper.make_tensor_value_info("image", TensorProto.UINT8, dims)],
+                              [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
+                              [helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+                               helper.make_tensor("hi", TensorProto.FLOAT, [], [255.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture
+def make_flickering_model():
+    """A factory for a tiny brushwork-layout ONNX file whose output is the input plus fresh noise every call."""
+    return _flickering_model

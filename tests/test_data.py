@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from brushwork import BrushworkError
+from brushwork.data.images import read_image
 from brushwork.data.photos import (
     PhotoDataset,
     PhotoSampler,
@@ -74,6 +75,18 @@ def test_any_mode_becomes_an_rgb_crop(tmp_path):
     for i in range(len(photos)):
         crop = dataset[i, (0, 0, 0, i)]
         assert crop.shape == (3, 32, 32) and crop.dtype == torch.uint8
+
+
+def test_exif_rotation_and_16_bit_keep_the_content(tmp_path):
+    _save_modes(tmp_path)
+    rgb = synthetic_photo(3, 40, 56)
+    Image.fromarray(rgb).save(tmp_path / "plain.jpg")  # the same pixels and encoder, without the EXIF tag
+    rotated, plain = read_image(tmp_path / "rotated.jpg"), read_image(tmp_path / "plain.jpg")
+    assert rotated.shape == (56, 40, 3)
+    np.testing.assert_array_equal(rotated, np.rot90(plain, k=-1))  # orientation 6: turned 90 degrees clockwise
+    assert np.abs(rotated.astype(int) - np.rot90(plain, k=1)).mean() > 50  # the other way round is far off
+    deep = read_image(tmp_path / "deep16.tiff")  # values v * 257: 16-bit scaled back to exactly v
+    np.testing.assert_array_equal(deep, np.repeat(rgb[..., :1], 3, axis=-1))
 
 
 def test_crops_are_a_function_of_their_seed(photo_dir):

@@ -84,3 +84,26 @@ def test_bad_inputs_fail_in_one_line(tmp_path, run_dir, photo_dir, style_path, c
         err = capsys.readouterr().err.strip()
         assert rc == 2 and err.startswith("brushwork evaluate: error:") and "\n" not in err and needle in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_earlier_report_needs_overwrite(tmp_path, run_dir, photo_dir, style_path, capsys):
+    """Any file of an earlier report in --out (report.json, images/*.png, ...) is kept unless --overwrite."""
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(run_dir), "--photos", str(photo_dir), "--style", str(style_path),
+            "--size", "32", "--gatys-steps", "1", "--limit", "1", "--out", str(out)]
+    for name in ("report.json", "contact_sheet.png", "images/photo1_fast.png"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("earlier")
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("brushwork evaluate: error:") and "\n" not in err and "--overwrite" in err, err
+        assert str(out / name) in err and (out / name).read_text() == "earlier"
+        (out / name).unlink()
+    (out / "report.json").write_text("earlier")
+    (out / "notes.txt").write_text("not ours")  # other files in the folder are no reason to refuse
+    assert main([*args, "--overwrite"]) == 0
+    assert json.loads((out / "report.json").read_text())["methods"] == ["fast", "gatys@1"]
+    assert (out / "notes.txt").read_text() == "not ours"
+    capsys.readouterr()
+    assert main([*args[:-1], str(out / "notes.txt")]) == 2
+    assert "is a file" in capsys.readouterr().err

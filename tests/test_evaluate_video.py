@@ -201,3 +201,23 @@ def test_scene_cut_is_left_out_and_listed(panning_clip, flow):
     assert tracker.cuts == [3]  # the pair (frame 3, frame 4)
     assert np.isnan(tracker.errors["input"][2]) and np.isfinite(tracker.errors["input"]).sum() == 4
     assert tracker.means()["input"] < 2e-4  # the cut does not swamp the mean
+
+
+def test_cli_needs_overwrite_for_earlier_results(clip_path, invert_model, tmp_path, capsys):
+    from brushwork.cli import main
+
+    out = tmp_path / "eval"
+    args = ["evaluate-video", str(clip_path), "--model", str(invert_model), "--out", str(out), "--device", "cpu"]
+    out.mkdir()
+    for name in ("metrics.json", "warping_error.png"):
+        (out / name).write_text("earlier")
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert str(out / name) in err and "--overwrite" in err and len(err.splitlines()) == 1
+        assert (out / name).read_text() == "earlier"
+    assert main([*args, "--overwrite"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["rows"][0]["series"] == "input"
+    assert Image.open(out / "warping_error.png").size == (960, 420)
+    (tmp_path / "file").write_text("a file")
+    assert main([*args[:-3], str(tmp_path / "file"), "--device", "cpu"]) == 2
+    assert "is a file" in capsys.readouterr().err

@@ -109,14 +109,28 @@ def test_cli_writes_result_and_intermediates(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_style_mashup_runs(tmp_path):
+@pytest.mark.slow
+def test_style_mashup_lies_between_its_styles(tmp_path):
+    """0.7 stripes + 0.3 photo-like texture: unlike either single-style result, nearer the stripes' one, and about
+    on the way between the two (measured: distances 6.8 and 15.6 grey levels, 21.8 between the single results)."""
     content, style = _write_inputs(tmp_path)
     second = tmp_path / "second.png"
     Image.fromarray(_photo(9, 48, 48)).save(second)
-    out = tmp_path / "mash.png"
-    rc = main(["gatys", "--content", str(content), "--style", str(style), str(second), "--style-blend", "0.7,0.3",
-               "--size", "32", "--steps", "2", "--layers", "johnson", "-o", str(out)])
-    assert rc == 0 and out.is_file()
+
+    def run(name, *args):
+        out = tmp_path / f"result_{name}.png"
+        rc = main(["gatys", "--content", str(content), "--style", *map(str, args), "--size", "32", "--steps", "5",
+                   "--layers", "johnson", "-o", str(out)])
+        assert rc == 0
+        return np.asarray(Image.open(out), dtype=float)
+
+    first_only, second_only = run("first", style), run("second", second)
+    mash = run("mash", style, second, "--style-blend", "0.7,0.3")
+    to_first, to_second = np.abs(mash - first_only).mean(), np.abs(mash - second_only).mean()
+    apart = np.abs(first_only - second_only).mean()
+    assert apart > 10 and to_first > 2 and to_second > 2  # the styles pull apart; the mash-up is neither
+    assert to_first < 0.7 * to_second  # weighted towards the first style
+    assert to_first + to_second < 1.2 * apart  # between the two, not off somewhere else
 
 
 def test_luminance_preservation_keeps_the_photos_chroma(tmp_path):
@@ -180,3 +194,25 @@ def test_bad_files_fail_in_one_line(tmp_path, capsys):
         assert rc == 2 and err.startswith("brushwork gatys: error:") and "\n" not in err and needle in err, err
     assert not (tmp_path / "o.png").exists()
     assert Image.open(content).size == (56, 40)  # the input named as output was not touched
+
+
+def test_existing_outputs_need_overwrite(tmp_path, capsys):
+    """The result and the --save-every intermediates are never replaced without --overwrite; inputs never are."""
+    content, style = _write_inputs(tmp_path)
+    out = tmp_path / "result.png"
+    base = ["gatys", "--content", str(content), "--style", str(style), "--size", "32", "--steps", "3",
+            "--optimizer", "adam", "-o", str(out)]
+    for existing, extra in ((out, []), (tmp_path / "result_00002.png", ["--save-every", "2"])):
+        existing.write_bytes(b"earlier result")
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("brushwork gatys: error:") and "\n" not in err, err
+        assert str(existing) in err and "--overwrite" in err
+        assert existing.read_bytes() == b"earlier result"
+        existing.unlink()
+    out.write_bytes(b"earlier result")
+    (tmp_path / "result_00002.png").write_bytes(b"earlier result")
+    assert main([*base, "--save-every", "2", "--overwrite"]) == 0
+    assert Image.open(out).size == (32, 23) and Image.open(tmp_path / "result_00002.png").size == (32, 23)
+    assert main(["gatys", "--content", str(content), "--style", str(style), "-o", str(content), "--overwrite"]) == 2
+    assert "input" in capsys.readouterr().err and Image.open(content).size == (56, 40)

@@ -163,7 +163,7 @@ def test_bad_flags(tmp_path, model, capsys):
     assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--strength", "1.5") == 2
     assert "--strength" in error_line(capsys)
     assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--temporal-blend", "0.5") == 2
-    assert "videos only" in error_line(capsys)
+    assert "works on videos and animations only" in error_line(capsys)
     assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--max-memory", "lots") == 2
     assert "--max-memory" in error_line(capsys)
     assert stylize(src, "-o", tmp_path / "o.png", "--model", model, "--flow-side", "320") == 2
@@ -191,3 +191,21 @@ def test_style_registry_resolves_and_lists(tmp_path, model):
     assert style_path("negative", tmp_path) == tmp_path / "negative.onnx"
     with pytest.raises(BrushworkError, match="known: negative"):
         style_path("starry", tmp_path)
+
+
+def test_folder_output_inside_the_input_folder_is_refused(tmp_path, model, photo_dir, capsys):
+    before = sorted(photo_dir.rglob("*"))
+    assert stylize(photo_dir, "-o", photo_dir / "styled", "--model", model) == 2
+    assert "inside the input folder" in error_line(capsys)
+    assert sorted(photo_dir.rglob("*")) == before  # nothing written, not even the folder
+
+
+def test_folder_output_needs_overwrite_to_replace(tmp_path, model, photo_dir, capsys):
+    out = tmp_path / "styled"
+    (out / "nested").mkdir(parents=True)
+    (out / "photo1.png").write_bytes(b"keep me")
+    assert stylize(photo_dir, "-o", out, "--model", model) == 2
+    assert "--overwrite" in error_line(capsys)
+    assert (out / "photo1.png").read_bytes() == b"keep me" and not (out / "photo2.webp").exists()
+    assert stylize(photo_dir, "-o", out, "--model", model, "--overwrite") == 0
+    assert Image.open(out / "photo1.png").size == Image.open(photo_dir / "photo1.png").size

@@ -13,7 +13,8 @@ from brushwork.models.checkpoint import load_checkpoint
 from brushwork.train import loop
 from brushwork.train import run_dir as rundir
 from brushwork.train.config import TrainConfig, load_yaml, make_config
-from brushwork.train.loop import Diverged, amp_dtype, fit
+from brushwork.train.loop import Diverged, fit
+from brushwork.train.precision import amp_dtype
 
 
 def tiny(photo_dir, style_path, tmp_path, **kw) -> TrainConfig:
@@ -64,11 +65,23 @@ def test_amp_choice():
     assert amp_dtype("auto", cpu) in (None, torch.bfloat16)
 
 
-def test_resume_is_exact(photo_dir, style_path, tmp_path):
-    """N straight steps == N/2 steps + resume + N/2 steps, bit for bit; the straight run also checks the files."""
+def test_resume_is_exact(photo_dir, style_path, tmp_path, monkeypatch):
+    """N straight steps == Ctrl-C after N/2 + resume, bit for bit (learning-rate schedule included); the straight
+    run also checks the files."""
     straight = fit(tiny(photo_dir, style_path, tmp_path, name="straight", steps=6, ckpt_every=1, keep_last=2,
                         sample_every=3))
-    fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=3, ckpt_every=3))
+    real_step = loop.Trainer.step
+
+    def interrupted_step(self, batch, step, lr=None):
+        scalars = real_step(self, batch, step, lr)
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 3
+        return scalars
+
+    monkeypatch.setattr(loop.Trainer, "step", interrupted_step)
+    first = fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ckpt_every=100))
+    assert first.interrupted and first.step == 3
+    monkeypatch.setattr(loop.Trainer, "step", real_step)
     resumed = fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ckpt_every=3))
     assert straight.step == resumed.step == 6
     a, b = load_checkpoint(straight.model_path), load_checkpoint(resumed.model_path)
@@ -109,18 +122,26 @@ def test_nan_stops_naming_step_and_checkpoint(photo_dir, style_path, tmp_path, m
 def test_sigterm_saves_a_checkpoint_and_stops(photo_dir, style_path, tmp_path, monkeypatch):
     real = loop.Trainer.step
 
-    def step_then_signal(self, batch, step):
-        out = real(self, batch, step)
+    def step_then_signal(self, batch, step, lr=None):
+        out = real(self, batch, step, lr)
         if step == 3:
             os.kill(os.getpid(), signal.SIGTERM)  # the handler only sets a flag: the loop finishes this step
         return out
 
     monkeypatch.setattr(loop.Trainer, "step", step_then_signal)
     cfg = tiny(photo_dir, style_path, tmp_path, steps=10, ckpt_every=100)
-    result = fit(cfg)
+    # The caller's own handlers (one distinct function per signal) must be back in place afterwards.
+    sentinels = {signal.SIGINT: lambda signum, frame: None, signal.SIGTERM: lambda signum, frame: None}
+    saved = {sig: signal.signal(sig, handler) for sig, handler in sentinels.items()}
+    try:
+        result = fit(cfg)
+        after = {sig: signal.getsignal(sig) for sig in sentinels}
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     assert result.interrupted and result.step == 3 and result.model_path is None
     assert load_checkpoint(cfg.run_dir / "checkpoints" / "step_0000003.pt")["step"] == 3
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+    assert all(after[sig] is sentinels[sig] for sig in sentinels), after
 
 
 def test_real_stability_loss_trains(photo_dir, style_path, tmp_path):

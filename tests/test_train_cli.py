@@ -66,8 +66,8 @@ def test_train_interrupt_resume_through_the_cli(tmp_path, photo_dir, style_path,
     """Real VGG19 weights: 24 steps lower the loss; Ctrl-C at step 12 saves, the same command resumes."""
     real = loop.Trainer.step
 
-    def step_then_ctrl_c(self, batch, step):
-        out = real(self, batch, step)
+    def step_then_ctrl_c(self, batch, step, lr=None):
+        out = real(self, batch, step, lr)
         if step == 12 and not os.environ.get("_RESUMED"):
             os.kill(os.getpid(), signal.SIGINT)
         return out

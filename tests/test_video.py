@@ -161,3 +161,45 @@ def test_audio_the_container_cannot_hold_is_a_clear_error(tmp_path, model, capsy
     assert stylize(src, "-o", tmp_path / "out.webm", "--model", model) == 2
     assert ".mkv or .mp4" in capsys.readouterr().err.strip().splitlines()[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "invert.onnx"]
+
+
+def test_existing_video_output_needs_overwrite(tmp_path, model, capsys):
+    src = make_video(tmp_path / "clip.mp4", frames=4, audio=False)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    assert stylize(src, "-o", out, "--model", model) == 2
+    assert "--overwrite" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert out.read_bytes() == b"keep me"
+    assert stylize(src, "-o", out, "--model", model, "--overwrite") == 0
+    assert probe(out)["n"] == 4
+
+
+def test_video_output_equal_to_input_is_refused(tmp_path, model, capsys):
+    src = make_video(tmp_path / "clip.mp4", frames=4, audio=False)
+    data = src.read_bytes()
+    assert stylize(src, "-o", src, "--model", model, "--overwrite") == 2
+    assert "is the input" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert src.read_bytes() == data
+
+
+def test_temporal_blend_through_the_cli_takes_flicker_down(tmp_path, make_flickering_model, texture):
+    """A model that adds fresh noise to every frame of a still scene: the blend must visibly steady it."""
+    model = make_flickering_model(tmp_path / "flicker.onnx")
+    frame = texture(48, 64)
+    src = tmp_path / "still.mkv"
+    with av.open(str(src), "w") as out:  # lossless, so the input frames really are identical
+        stream = out.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
+        for _ in range(6):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode(None))
+    change = {}
+    for blend in (None, "0.8"):
+        dst = tmp_path / f"out_{blend}.mkv"
+        extra = ["--temporal-blend", blend] if blend else []
+        assert stylize(src, "-o", dst, "--model", model, "--crf", "0", *extra) == 0
+        with av.open(str(dst)) as c:
+            got = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+        assert len(got) == 6
+        change[blend] = np.mean([np.abs(a - b).mean() for a, b in zip(got[1:], got[:-1])])
+    assert change["0.8"] < 0.6 * change[None]  # measured ~0.2x; the noise alone is ~20 levels per frame

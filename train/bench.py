@@ -79,7 +79,7 @@ def _describe(device: torch.device) -> str:
 def main(target: str = "train", argv: list[str] | None = None) -> int:
     args = parse_args(argv or [])
     from .distributed import resolve_device
-    from .loop import amp_dtype
+    from .precision import amp_dtype
 
     if args.threads:
         torch.set_num_threads(args.threads)

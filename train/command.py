@@ -16,7 +16,7 @@ from dataclasses import fields
 
 from .config import TrainConfig, field_defaults, flag, load_yaml, make_config
 
-_TYPES = {"int": int, "float": float, "float | None": float, "str": str, "str | None": str}
+_TYPES = {"int": int, "int | None": int, "float": float, "float | None": float, "str": str, "str | None": str}
 _GROUPS = {"data": "data", "model": "model and losses", "optimization": "optimization", "speed": "speed",
            "logging": "logging, checkpoints and resume"}
 

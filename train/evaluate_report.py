@@ -16,6 +16,13 @@ from ..data.images import atomic_write, write_image
 
 FIELDS = ("content", "style", "tv", "total", "seconds")
 LABEL_HEIGHT, MIN_CELL, MAX_CELL, GAP = 26, 128, 256, 4
+REPORT_FILES = ("report.json", "report.csv", "report.md", "contact_sheet.png")  # plus images/<photo>_<method>.png
+
+
+def existing_outputs(out: str | Path) -> list[Path]:
+    """The files of an earlier report in `out` that a new one would replace (the images/ folder's PNGs count)."""
+    out = Path(out)
+    return [p for p in (out / name for name in REPORT_FILES) if p.exists()] + sorted((out / "images").glob("*.png"))
 
 
 def write_report(report: dict, out: str | Path, command: str = "") -> list[Path]:
@@ -25,7 +32,7 @@ def write_report(report: dict, out: str | Path, command: str = "") -> list[Path]
     plain = {k: v for k, v in report.items() if k != "_images"}
     if command:
         plain["command"] = command
-    paths = [out / "report.json", out / "report.csv", out / "report.md", out / "contact_sheet.png"]
+    paths = [out / name for name in REPORT_FILES]
     _write_text(paths[0], json.dumps(plain, indent=2) + "\n")
     _write_text(paths[1], to_csv(plain))
     _write_text(paths[2], to_markdown(plain, command))

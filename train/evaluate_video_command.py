@@ -34,6 +34,7 @@ import numpy as np
 from .. import BrushworkError
 
 PER_FRAME = "per-frame"
+OUTPUT_FILES = ("warping_error.png", "metrics.json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-side", type=int, help="downscale frames so their longest side is at most this")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] for the model (default: %(default)s)")
     parser.add_argument("--out", help="folder for warping_error.png and metrics.json (default: VIDEO_STEM-consistency)")
+    parser.add_argument("--overwrite", action="store_true", help="replace warping_error.png and metrics.json in --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,6 +105,13 @@ def _validate(args: argparse.Namespace) -> None:
         raise BrushworkError(f"--max-side {args.max_side}: give at least 16 pixels")
     if args.style is not None and not Path(args.style).is_file():
         raise BrushworkError(f"--style {args.style}: no such file")
+    out = _out_dir(args)
+    if out.exists() and not out.is_dir():
+        raise BrushworkError(f"--out {out} is a file; give a folder for warping_error.png and metrics.json")
+    if not args.overwrite:
+        from ..data.images import refuse_existing
+
+        refuse_existing([out / name for name in OUTPUT_FILES], "--out")
 
 
 def _at_least_two(frames: Iterator[np.ndarray], video: str) -> Iterator[np.ndarray]:

@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="keep the photo's colours (Gatys et al. 2016): luminance-only transfer or histogram matching")
     io.add_argument("--save-every", type=int, default=0, metavar="N",
                     help="also write OUTPUT_<step> every N iterations (default: never)")
+    io.add_argument("--overwrite", action="store_true", help="replace an existing output (never an input)")
 
     opt = parser.add_argument_group("optimization")
     opt.add_argument("--steps", type=int, default=500, help="iterations (default: %(default)s)")
@@ -79,8 +80,20 @@ def run(args: argparse.Namespace) -> int:
     from .gatys import stylize
 
     cfg = config_from_args(args)
+    if not args.overwrite:
+        _refuse_existing_outputs(cfg)
     result = stylize(cfg)
     final = result.history[-1] if result.history else {}
     losses = " | ".join(f"{k} {v:.4g}" for k, v in final.items())
     print(f"wrote {cfg.output} ({len(result.history)} iterations in {result.seconds:.1f} s; {losses})")
     return 0
+
+
+def _refuse_existing_outputs(cfg) -> None:
+    """The result and every --save-every intermediate must be new files (before minutes of optimization)."""
+    from ..data.images import refuse_existing
+    from .gatys import _intermediate_path, check_paths
+
+    check_paths(cfg)  # first: -o naming an input gets its own message, with or without --overwrite
+    steps = range(cfg.save_every, cfg.steps, cfg.save_every) if cfg.save_every else ()
+    refuse_existing([cfg.output, *(_intermediate_path(cfg.output, step) for step in steps)], "-o")

@@ -28,10 +28,16 @@ from ..models.checkpoint import save_checkpoint
 from ..models.transformer_net import build_transformer
 from ..models.vgg import build_vgg
 from . import distributed
+from .budget import Budget, parse_duration
 from .config import TrainConfig, dump_yaml
-from .losses import PerceptualLoss
+from .init import apply_init, load_init
+from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
+from .precision import amp_dtype
 from .run_dir import check_writable, checkpoints, find_resume, load_resume, load_style, rng_state, set_rng_state
+from .schedule import learning_rate
+
+UNPLANNED = 10**9  # the step count of a --time-budget run before its speed is measured
 
 
 class Diverged(BrushworkError):
@@ -47,21 +53,6 @@ class FitResult:
 
 
 # ---------------------------------------------------------------------------------------------- the train step
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for --amp: 'auto' is bf16 where the hardware computes it natively, else fp16 on
-    CUDA and float32 on CPUs without bf16 (emulated bf16 is slower than float32)."""
-    if mode == "off":
-        return None
-    if mode in ("bf16", "fp16"):
-        return torch.bfloat16 if mode == "bf16" else torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    cpu = getattr(torch, "cpu", None)
-    native = any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported",
-                                                                     "_is_amx_tile_supported"))
-    return torch.bfloat16 if native else None
-
-
 def make_adam(params, lr: float) -> torch.optim.Optimizer:
     """Fused Adam (one kernel for all parameters) where this torch has it for the device, else foreach."""
     params = list(params)
@@ -82,7 +73,7 @@ class Trainer:
         vgg = build_vgg(cfg.vgg_weights).to(device, memory_format=self.memory_format)
         self.loss = PerceptualLoss(vgg, [style.to(device)], content_layers=cfg.content_layers,
                                    style_layers=cfg.style_layers, content_weight=cfg.content_weight,
-                                   style_weight=cfg.style_weight, tv_weight=cfg.tv_weight)
+                                   style_weight=cfg.style_weight or 1.0, tv_weight=cfg.tv_weight)
         self.dtype = amp_dtype(cfg.amp, device)
         if self.dtype is not None:
             # Autocast re-casts frozen weights on every call (its cache holds only trainable leaves): three VGG
@@ -124,8 +115,11 @@ class Trainer:
                 total = total + parts["temporal"]
         return total, parts
 
-    def step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
-        """One optimizer step on a uint8 batch; returns the loss terms as floats. Diverged on NaN/inf."""
+    def step(self, batch: torch.Tensor, step: int, lr: float | None = None) -> dict[str, float]:
+        """One optimizer step on a uint8 batch at learning rate `lr` (default: as configured); returns the loss
+        terms as floats. Diverged on NaN/inf."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.lr if lr is None else lr
         total, parts = self.losses(self.to_input(batch), step)
         scalars = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
         if not math.isfinite(scalars["total"]):
@@ -155,6 +149,13 @@ class Trainer:
             self.scaler.load_state_dict(ckpt["scaler"])
         if ckpt.get("rng"):
             set_rng_state(ckpt["rng"])
+
+    def balance_style(self, photos: torch.Tensor) -> float:
+        """Set the style weight from --style-balance on these uint8 photos; returns it."""
+        with self.autocast():
+            weight = balanced_style_weight(self.loss, self.to_input(photos), self.cfg.style_balance)
+        self.loss.style_weight = self.cfg.style_weight = weight
+        return weight
 
     def weights_finite(self) -> bool:
         return all(torch.isfinite(p).all() for p in self.model.parameters())
@@ -211,23 +212,45 @@ class Run:
         resume = find_resume(cfg)
         self.total = total_steps(cfg, len(self.photos), ctx.world_size)
         self.trainer = Trainer(cfg, ctx.device, style, ddp=ctx.distributed)
-        self.step, self.last_ckpt = 0, None
-        if resume is not None:
-            ckpt = load_resume(resume, cfg)
-            self.trainer.load_state(ckpt)
-            self.step, self.last_ckpt = int(ckpt["step"]), resume
+        self.step, self.last_ckpt, self.init_info = 0, None, None
+        budget_state = self._start_from(resume)
+        if cfg.style_weight is None:
+            self.trainer.balance_style(validation_batch(self.photos, cfg.image_size, count=16))
+        self.budget = None
+        if cfg.time_budget:
+            self.budget = Budget(parse_duration(cfg.time_budget), elapsed=budget_state.get("elapsed", 0.0),
+                                 planned=budget_state.get("planned"), replan_every=cfg.log_every)
+            self.total = self.budget.planned or UNPLANNED
         self.sampler = PhotoSampler(len(self.photos), seed=cfg.seed, rank=ctx.rank, world_size=ctx.world_size,
                                     start=self.step * cfg.batch_size)
         self.val = validation_batch(self.photos, cfg.image_size)
         if ctx.is_main:
             atomic_write(self.run_dir / "config.yaml", lambda f: f.write(dump_yaml(cfg).encode()))
 
+    def _start_from(self, resume: Path | None) -> dict:
+        """Continue a checkpoint (weights, optimizer, step, RNG) or take --init's weights; returns the saved
+        --time-budget state of a resumed run."""
+        if resume is not None:
+            ckpt = load_resume(resume, self.cfg)
+            self.trainer.load_state(ckpt)
+            self.step, self.last_ckpt, self.init_info = int(ckpt["step"]), resume, ckpt.get("init")
+            return ckpt.get("budget") or {}
+        if self.cfg.init:
+            state, self.init_info = load_init(self.cfg.init, self.cfg.arch)
+            apply_init(self.trainer.model, state, self.cfg.init)
+        return {}
+
     def train(self) -> FitResult:
         cfg, ctx = self.cfg, self.ctx
-        monitor = Monitor(self.run_dir, total_steps=self.total, start_step=min(self.step, self.total),
+        monitor = Monitor(self.run_dir, total_steps=None if self.total == UNPLANNED else self.total,
+                          start_step=min(self.step, self.total),
                           log_every=cfg.log_every, enabled=ctx.is_main)
         if self.last_ckpt is not None:
             monitor.message(f"resuming {self.run_dir} from {self.last_ckpt.name} (step {self.step})")
+        elif self.init_info:
+            monitor.message(f"starting from the weights of {cfg.init} ({self.init_info['path']})")
+        monitor.message(f"loss weights: content {cfg.content_weight:.4g}, style {cfg.style_weight:.4g}, "
+                        f"tv {cfg.tv_weight:.4g}")
         loader = make_loader(PhotoDataset(self.photos, cfg.image_size), self.sampler, batch_size=cfg.batch_size,
                              workers=cfg.workers, pin_memory=ctx.device.type == "cuda")
         try:
@@ -261,22 +284,38 @@ class Run:
                 if stop.signum is not None:  # Ctrl-C also reaches the loader's workers
                     return True
                 raise
-            scalars = self.trainer.step(batch, self.step + 1)
+            lr = learning_rate(self.step + 1, self.total, base=cfg.lr, kind=cfg.lr_schedule,
+                               warmup=min(cfg.warmup_steps, self.total // 10))
+            scalars = self.trainer.step(batch, self.step + 1, lr)
             self.step += 1
-            monitor.step(self.step, scalars, batch.shape[0] * self.ctx.world_size,
-                         self.trainer.optimizer.param_groups[0]["lr"])
+            self._follow_budget(monitor)
+            monitor.step(self.step, scalars, batch.shape[0] * self.ctx.world_size, lr)
             if self.step % cfg.sample_every == 0 or self.step == self.total:
                 monitor.sample(self.step, self.val, self.trainer.stylize(self.val))
             if self.step % cfg.ckpt_every == 0:
                 self.save_checkpoint()
         return False
 
+    def _follow_budget(self, monitor: Monitor) -> None:
+        """Under --time-budget: adopt a new plan when one is made, and end the run when the time is up."""
+        if self.budget is None:
+            return
+        planned = self.budget.after_step(self.step)
+        if planned is not None:
+            self.total = max(planned, self.step)
+        if distributed.any_rank(self.budget.over(), self.ctx):
+            self.total = self.step
+        monitor.set_total(None if self.total == UNPLANNED else self.total)
+
     def _ckpt_path(self) -> Path:
         return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
 
     def _common(self) -> dict:
-        return {"arch": self.cfg.arch, "arch_kwargs": {}, "step": self.step, "config": self.cfg.to_dict(),
-                "style": self.style_info}
+        common = {"arch": self.cfg.arch, "arch_kwargs": {}, "step": self.step, "config": self.cfg.to_dict(),
+                  "style": self.style_info, "init": self.init_info}
+        if self.budget is not None:
+            common["budget"] = self.budget.state()
+        return common
 
     def save_checkpoint(self) -> Path:
         """Rank 0 writes checkpoints/step_XXXXXXX.pt atomically and prunes to --keep-last."""

@@ -35,7 +35,8 @@ def image_grid(originals: torch.Tensor, stylized: torch.Tensor) -> np.ndarray:
 class Monitor:
     """The progress bar plus TensorBoard; `enabled=False` (ranks other than 0) makes every call a no-op."""
 
-    def __init__(self, run_dir: Path, *, total_steps: int, start_step: int, log_every: int, enabled: bool = True):
+    def __init__(self, run_dir: Path, *, total_steps: int | None, start_step: int, log_every: int,
+                 enabled: bool = True):
         self.run_dir, self.log_every, self.enabled = Path(run_dir), log_every, enabled
         self.bar, self.writer = None, None
         self._window_start, self._window_images, self._rate = time.perf_counter(), 0, 0.0
@@ -74,6 +75,12 @@ class Monitor:
         write_image(path, grid)
         self.writer.add_image("samples", grid, step, dataformats="HWC")
         return path
+
+    def set_total(self, total: int | None) -> None:
+        """A new planned step count (--time-budget); None while it is not known yet."""
+        if self.bar is not None and self.bar.total != total:
+            self.bar.total = total
+            self.bar.refresh()
 
     def message(self, text: str) -> None:
         if self.enabled:

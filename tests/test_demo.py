@@ -1,0 +1,60 @@
+"""`brushwork demo`: every shipped style on the packaged sample photo and clip, with no file of the user's."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from brushwork.cli import main
+from brushwork.infer import styles
+
+
+@pytest.fixture
+def shipped(tmp_path, make_invert_model, monkeypatch):
+    """Two 'shipped styles' (tiny invert models) in a styles folder the registry is pointed at."""
+    folder = tmp_path / "styles"
+    folder.mkdir()
+    for name in ("negative", "also_negative"):
+        make_invert_model(folder / f"{name}.onnx")
+    index = {"styles": [{"name": n, "file": f"{n}.onnx", "title": n} for n in ("negative", "also_negative")]}
+    (folder / "index.json").write_text(json.dumps(index))
+    monkeypatch.setattr(styles, "styles_folder", lambda: folder)
+    return folder
+
+
+def test_demo_writes_photo_clip_and_sheet_per_style(shipped, tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    sample = np.asarray(Image.open(_samples() / "photo.jpg").convert("RGB")).astype(int)
+    result = np.asarray(Image.open(out / "photo_negative.jpg")).astype(int)
+    assert result.shape == sample.shape and np.abs(result - (255 - sample)).mean() < 4  # JPEG round trip only
+    sheet = Image.open(out / "contact_sheet.jpg")
+    assert sheet.width == 3 * sample.shape[1]  # photo + two styles in one row
+    with av.open(str(_samples() / "clip.mp4")) as src, av.open(str(out / "clip_also_negative.mp4")) as dst:
+        assert dst.streams.video[0].frames == src.streams.video[0].frames
+        assert len(dst.streams.audio) == 1  # the sound is kept
+
+
+def test_demo_refuses_to_overwrite_and_unknown_styles(shipped, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--no-video", "--style", "negative"]) == 0
+    assert main(["demo", "--out", str(out), "--no-video", "--style", "negative"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "--out", str(out), "--style", "mona_lisa"]) == 2
+    assert "known: also_negative, negative" in capsys.readouterr().err
+
+
+def test_demo_without_styles_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(styles, "styles_folder", lambda: tmp_path)
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 2
+    assert "no styles ship" in capsys.readouterr().err
+
+
+def _samples():
+    from brushwork.infer.demo_command import SAMPLES
+
+    return SAMPLES
