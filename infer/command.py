@@ -32,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="an image (also an animated GIF/PNG/WebP), a folder of images, or a "
                                                  "video (mp4 mov mkv webm avi)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output file (or folder for a folder)")
-    model = parser.add_argument_group("model").add_mutually_exclusive_group(required=True)
+    model = parser.add_argument_group("model").add_mutually_exclusive_group()
     model.add_argument("--model", type=Path, help="an .onnx file written by `brushwork export`")
-    model.add_argument("--style", metavar="NAME", help="a style that ships with brushwork (`brushwork styles`)")
+    model.add_argument("--style", metavar="NAME", help="a style that ships with brushwork (`brushwork styles`; "
+                                                       "default: the first one listed there)")
     run = parser.add_argument_group("runtime")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
@@ -155,7 +156,7 @@ def make_stylizer(args: argparse.Namespace):
     """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
     from .session import Stylizer
 
-    path = args.model if args.model is not None else _style_path(args.style)
+    path = args.model if args.model is not None else _style_path(args.style or _default_style())
     if args.tile is None and args.max_memory_bytes is None:
         return Stylizer(path, device=args.device, threads=args.threads)
     if importlib.util.find_spec("brushwork.infer.tiling") is None:
@@ -165,6 +166,12 @@ def make_stylizer(args: argparse.Namespace):
 
     return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device,
                          threads=args.threads)
+
+
+def _default_style() -> str:
+    from .styles import default_style
+
+    return default_style()
 
 
 def _style_path(name: str) -> Path:

@@ -31,6 +31,15 @@ def list_styles(folder: Path | None = None) -> list[dict]:
     return [e for e in entries if isinstance(e, dict) and "name" in e and "file" in e]
 
 
+def default_style(folder: Path | None = None) -> str:
+    """The style `brushwork stylize` uses without --model or --style: the first in the index."""
+    styles = list_styles(folder)
+    if not styles:
+        raise BrushworkError("give --model FILE.onnx: no styles ship with this brushwork yet, so there is no "
+                             "default style (train one with `brushwork train`, then `brushwork export`)")
+    return styles[0]["name"]
+
+
 def style_path(name: str, folder: Path | None = None) -> Path:
     """The .onnx file of a shipped style; an unknown name lists the known ones."""
     folder = folder or styles_folder()

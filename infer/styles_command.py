@@ -22,8 +22,9 @@ def run(args: argparse.Namespace) -> int:
               "(`brushwork export RUN -o mine.onnx`) and use `brushwork stylize ... --model mine.onnx`")
         return 0
     width = max(len(s["name"]) for s in styles)
-    for s in styles:
-        title = ", ".join(str(s[k]) for k in ("title", "artist") if s.get(k))
+    for i, s in enumerate(styles):
+        title = ", ".join(str(s[k]) for k in ("title", "artist", "year") if s.get(k))
+        default = "  (default)" if i == 0 else ""
         path = f"  {styles_folder() / s['file']}" if args.paths else ""
-        print(f"{s['name']:<{width}}  {title}{path}")
+        print(f"{s['name']:<{width}}  {title}{default}{path}")
     return 0

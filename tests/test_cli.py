@@ -57,7 +57,12 @@ def test_bench_train_smoke(capsys):
     (row,) = [line for line in lines if line.startswith("eager")]
     mode, precision, batch, rate, ms = row.split()
     assert (mode, precision, batch) == ("eager", "fp32", "2") and float(rate) > 0 and float(ms) > 0
-    assert lines[-1] == f"fastest: {float(rate):.2f} img/s (eager, fp32, batch 2)"
+    assert lines[-3] == f"fastest: {float(rate):.2f} img/s (eager, fp32, batch 2)"
+    assert lines[-2] in ("--amp auto picks fp32 here", "--amp auto picks bf16 here")
+    bought = re.fullmatch(r"--time-budget 8h buys about ([\d,]+) images at 32 px = ([\d,]+) steps at batch 2 .*",
+                          lines[-1])
+    images, steps = (int(g.replace(",", "")) for g in bought.groups())
+    assert images == pytest.approx(float(rate) * 8 * 3600, rel=0.01) and steps == pytest.approx(images / 2, abs=1)
 
 
 def test_bench_model_smoke(make_invert_model, tmp_path, capsys):

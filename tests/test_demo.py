@@ -58,3 +58,29 @@ def _samples():
     from brushwork.infer.demo_command import SAMPLES
 
     return SAMPLES
+
+
+def test_stylize_without_model_or_style_uses_the_first_shipped_style(shipped, tmp_path, capsys):
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(np.full((9, 13, 3), 40, np.uint8)).save(src)
+    assert main(["stylize", str(src), "-o", str(out)]) == 0
+    assert (np.asarray(Image.open(out)) == 215).all()  # 'negative', the first in the index, inverted it
+
+
+def test_stylize_without_model_when_no_style_ships(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(styles, "styles_folder", lambda: tmp_path)
+    src = tmp_path / "in.png"
+    Image.fromarray(np.full((9, 13, 3), 40, np.uint8)).save(src)
+    assert main(["stylize", str(src), "-o", str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err
+    assert "give --model" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "out.png").exists()
+
+
+def test_styles_lists_each_with_its_painting_and_the_default(shipped, capsys):
+    index = json.loads((shipped / "index.json").read_text())
+    index["styles"][0].update(title="The Negative", artist="A. Painter", year="1901")
+    (shipped / "index.json").write_text(json.dumps(index))
+    assert main(["styles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["negative", "The", "Negative,", "A.", "Painter,", "1901", "(default)"]
+    assert lines[1].split() == ["also_negative", "also_negative"]

@@ -26,8 +26,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="batch sizes to try (default: 4 8 on CPU, 4 8 16 32 on GPU)")
     parser.add_argument("--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"],
                         help="eager and/or torch.compile (default: %(default)s)")
-    parser.add_argument("--amp", nargs="+", default=["off", "auto"], choices=["off", "auto", "bf16", "fp16"],
-                        help="precisions to try (default: %(default)s)")
+    parser.add_argument("--amp", nargs="+", default=None, choices=["off", "auto", "bf16", "fp16"],
+                        help="precisions to try (default: off and bf16 on CPU, off and auto on GPU)")
+    parser.add_argument("--budget", default="8h", help="also say what this much training time buys at the "
+                                                       "fastest setting (default: %(default)s)")
     parser.add_argument("--arch", default="johnson", help="transformation network (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per setting (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: %(default)s)")
@@ -78,6 +80,7 @@ def _describe(device: torch.device) -> str:
 
 def main(target: str = "train", argv: list[str] | None = None) -> int:
     args = parse_args(argv or [])
+    from .budget import parse_duration
     from .distributed import resolve_device
     from .precision import amp_dtype
 
@@ -85,11 +88,13 @@ def main(target: str = "train", argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     batch_sizes = args.batch_sizes or ([4, 8] if device.type == "cpu" else [4, 8, 16, 32])
+    amps = args.amp or (["off", "bf16"] if device.type == "cpu" else ["off", "auto"])
+    budget = parse_duration(args.budget)
     print(f"training step, {args.arch}, {args.size}x{args.size}, {_describe(device)}")
     print(f"{'mode':<9} {'amp':<5} {'batch':>5} {'img/s':>8} {'ms/step':>8}")
     results = {}
     for mode in args.modes:
-        for amp in args.amp:
+        for amp in amps:
             dtype = amp_dtype(amp, device)
             label = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
             for batch in batch_sizes:
@@ -105,4 +110,9 @@ def main(target: str = "train", argv: list[str] | None = None) -> int:
         best4 = max(at4, key=at4.get)
         print(f"batch 4: {at4[best4]:.2f} img/s ({best4[0]}, {best4[1]})")
     print(f"fastest: {results[best]:.2f} img/s ({best[0]}, {best[1]}, batch {best[2]})")
+    auto = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype("auto", device)]
+    print(f"--amp auto picks {auto} here")
+    images = results[best] * budget
+    print(f"--time-budget {args.budget} buys about {images:,.0f} images at {args.size} px = "
+          f"{images / best[2]:,.0f} steps at batch {best[2]} (Johnson et al.: 160,000 images at 256 px)")
     return 0
