@@ -60,20 +60,33 @@ def test_run_records_the_balanced_weight(photo_dir, style_path, tmp_path):
     assert config["style_weight"] > 0 and config["style_balance"] == 2.0 and config["style_size"] == 64
 
 
-@pytest.fixture
-def trained(photo_dir, style_path, tmp_path):
-    """A finished tiny run: its model.pt and its fp32 and fp16 ONNX exports."""
-    result = fit(tiny(photo_dir, style_path, tmp_path, name="source"))
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished tiny run (trained once for this module) and its fp32 and fp16 ONNX exports."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("source")
+    (folder / "photos").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):  # smooth random 'photos' (conftest's fixtures are per test; this one is per module)
+        small = rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((72, 64), Image.Resampling.BICUBIC).save(folder / "photos" / f"p{i}.png")
+    stripes = np.array([[230, 200, 40], [30, 60, 200], [200, 40, 60]], np.uint8)[(np.add.outer(
+        np.arange(96), np.arange(128)) // 4) % 3]
+    Image.fromarray(stripes).save(folder / "style.png")
+    result = fit(tiny(folder / "photos", folder / "style.png", folder, name="source"))
     for extra in ([], ["--fp16"]):
-        out = tmp_path / ("source16.onnx" if extra else "source.onnx")
+        out = folder / ("source16.onnx" if extra else "source.onnx")
         assert main(["export", str(result.run_dir), "-o", str(out), "--no-tiling", *extra]) == 0
-    return result
+    return result, folder
 
 
-def test_init_from_checkpoint_and_onnx_gives_the_same_weights(trained, tmp_path):
-    from_run, info = load_init(str(trained.run_dir), "johnson-light")
-    from_onnx, _ = load_init(str(tmp_path / "source.onnx"), "johnson-light")
-    from_fp16, _ = load_init(str(tmp_path / "source16.onnx"), "johnson-light")
+def test_init_from_checkpoint_and_onnx_gives_the_same_weights(trained):
+    run, folder = trained
+    from_run, info = load_init(str(run.run_dir), "johnson-light")
+    from_onnx, _ = load_init(str(folder / "source.onnx"), "johnson-light")
+    from_fp16, _ = load_init(str(folder / "source16.onnx"), "johnson-light")
     assert from_run.keys() == from_onnx.keys() and info["step"] == 4
     for key, value in from_run.items():
         assert torch.equal(value.float(), from_onnx[key]), key
@@ -81,18 +94,19 @@ def test_init_from_checkpoint_and_onnx_gives_the_same_weights(trained, tmp_path)
 
 
 def test_init_starts_a_run_from_those_weights(trained, photo_dir, style_path, tmp_path):
-    cfg = tiny(photo_dir, style_path, tmp_path, name="warm", init=str(tmp_path / "source.onnx"), steps=1, lr=0.0)
+    run, folder = trained
+    cfg = tiny(photo_dir, style_path, tmp_path, name="warm", init=str(folder / "source.onnx"), steps=1, lr=0.0)
     result = fit(cfg)
     ckpt = load_checkpoint(result.model_path)
-    source = load_checkpoint(trained.model_path)["model"]
+    source = load_checkpoint(run.model_path)["model"]
     assert all(torch.equal(ckpt["model"][k], source[k]) for k in source)  # lr 0: exactly the source weights
-    assert ckpt["step"] == 1 and ckpt["init"]["source"] == str(tmp_path / "source.onnx")
+    assert ckpt["step"] == 1 and ckpt["init"]["source"] == str(folder / "source.onnx")
 
 
 def test_init_with_another_architecture_is_one_line(trained, photo_dir, style_path, tmp_path, capsys):
     rc = main(["train", "--style", str(style_path), "--data", str(photo_dir), "--out", str(tmp_path / "runs"),
                "--name", "other", "--arch", "johnson", "--image-size", "32", "--steps", "1", "--workers", "0",
-               "--init", str(trained.run_dir)])
+               "--init", str(trained[0].run_dir)])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.splitlines()) == 1
     assert "is a johnson-light model" in err and "--arch johnson-light" in err
