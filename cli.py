@@ -5,6 +5,7 @@
     brushwork stylize holiday.mp4 -o holiday_starry.mp4 --model starry.onnx
     brushwork gatys --content photo.jpg --style starry.jpg -o out.png
     brushwork bench train | brushwork bench MODEL.onnx
+    brushwork serve --models my_models/
 
 A verb module defines `add_arguments(parser)` (argparse only: no heavy imports at module level, so `--help`
 is instant and `stylize` never loads torch) and `run(args) -> int`.
@@ -30,6 +31,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
     "bench": ("brushwork.infer.bench_command", "benchmarks: `bench train` or `bench MODEL.onnx`"),
+    "serve": ("brushwork.infer.serve_command", "a web page and an HTTP API for stylizing pictures and videos"),
 }
 
 

@@ -25,6 +25,7 @@ EXPECTED_VERBS = [
     "evaluate",
     "evaluate-video",
     "bench",
+    "serve",
 ]
 
 
