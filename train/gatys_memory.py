@@ -4,7 +4,7 @@ with a number and a suggestion instead of after minutes of swapping (or an OOM k
 The cost is dominated by what autograd keeps of the VGG pass for the backward pass: every ReLU output up to
 the deepest layer asked for, each pool's output and its int64 argmax indices, plus the gradient buffers in
 flight; then the L-BFGS history (two image-sized vectors per correction pair). `ACTIVATION_FACTOR` is
-calibrated against peak RSS measured on CPU (see /work/notes/C-results.md; benchmarks/gatys.py measures it).
+calibrated against peak RSS measured on CPU (docs/benchmarks.md, Gatys memory; benchmarks/gatys.py).
 """
 
 from __future__ import annotations
