@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .. import BrushworkError
+from ..models.export import resolve_checkpoint
 
 ONNX_PREFIX = "net."  # models/export.py wraps the network as ExportWrapper.net
 
@@ -38,7 +39,7 @@ def _resolve(source: str) -> Path:
     path = Path(source)
     if path.exists():
         if path.is_dir() or path.suffix.lower() in (".pt", ".pth", ".onnx"):
-            return _run_dir_model(path) if path.is_dir() else path
+            return resolve_checkpoint(path) if path.is_dir() else path
         raise BrushworkError(f"--init {source}: not a checkpoint (.pt), run directory or .onnx model")
     from ..infer.styles import list_styles, style_path
 
@@ -46,12 +47,6 @@ def _resolve(source: str) -> Path:
         return style_path(source)
     raise BrushworkError(f"--init {source}: no such file, run directory or shipped style "
                          "(`brushwork styles` lists the styles)")
-
-
-def _run_dir_model(path: Path) -> Path:
-    from ..models.export import resolve_checkpoint
-
-    return resolve_checkpoint(path)
 
 
 def _from_checkpoint(path: Path) -> tuple[dict, str, int | None]:
