@@ -1,5 +1,5 @@
-"""Stylize any resolution in bounded memory, without seams: overlapping tiles that share the whole image's
-instance-norm statistics, blended with a smooth window. Torch-free (onnxruntime + numpy + OpenCV).
+"""Stylize any resolution in bounded memory, exactly as one run over the whole image would, without seams.
+Torch-free (onnxruntime + numpy).
 
     brushwork stylize photo_8k.jpg -o out.png --model starry.onnx --max-memory 2GB
     brushwork stylize big.mp4 -o out.mp4 --model starry.onnx --tile 768
@@ -8,19 +8,20 @@ instance-norm statistics, blended with a smooth window. Torch-free (onnxruntime 
     stylize = TiledStylizer("starry.onnx", max_memory=2 * 2**30)   # runs starry.tiled.onnx
     out = stylize(frame)                                             # uint8 (H, W, 3) RGB in and out, any size
 
-Why tiles seam and what the tile graph computes: models/tiled.py. One frame goes like this:
+Why tiles seam, and why this runs the network one layer at a time: models/tiled.py. One frame goes like this:
+each step of the program (a convolution, or the end of a residual block) runs over the whole frame in strips of
+rows. A convolution's strip reads the rows it needs from the previous layer's buffer (its kernel's halo,
+reflected at the frame's edges as the network pads), normalizes them with that layer's statistics, which are
+complete because the previous step has finished the whole frame, and writes its pre-norm output together with
+the output's per-strip mean and variance. Those combine (in float64) into the exact statistics of the next
+instance norm. So every instance norm sees the whole frame's statistics, as in the untiled network, and the
+work is one run of the network plus the halos.
 
-1. Statistics. A thumbnail with the pixel count of one tile (Chen et al., AAAI 2022, "thumbnail instance
-   normalization") runs with its own statistics. Then `refine` passes (default 1) run the tiles and make the
-   statistics of layers 1..refine exact at full resolution: the first layer (a 9x9 conv on raw pixels) sees the
-   fine detail a thumbnail lacks, and fixing it alone brings the output ~10 dB closer to the untiled one
-   (docs/benchmarks.md). As many passes as the net has norm layers (15) give exactly the untiled output.
-2. Render. Each tile runs with those statistics. A tile's output is trusted from `margin` pixels inside its
-   edges (the network's receptive radius by default: there the tile computes exactly what the whole image
-   would), and neighbours fade into each other over `blend` pixels with raised-cosine weights that sum to one.
-
-Rows of tiles are finished one strip at a time, so memory holds one strip of floats, never a float copy of
-the frame. Tile windows start on multiples of the stride (4) so every tile sees the same downsampling grid.
+The buffers (the pre-norm activations of one or two layers: up to 192 B per frame pixel for johnson) stay in
+memory as far as the budget allows; the ones that do not fit go to temporary files (read and written with
+pread/pwrite, so they do not count in the process's memory). The strips are sized to the budget too.
+`shared_stats=False` tiles the frame and runs each tile as its own image (naive tiling: seams), for comparisons
+only.
 """
 
 from __future__ import annotations
@@ -34,124 +35,74 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
+from .activations import ArrayPool, Buffer, combine, padded, window
 from .color import to_uint8
 from .padding import MIN_SIDE, pad_to_min_side
 from .session import open_session
 
 STRIDE = 4
 TILED_SUFFIX = ".tiled.onnx"
-DEFAULT_TILE = 1024
-DEFAULT_BLEND = 16
+TILED_FORMAT = "2"  # models/tiled.py
+DEFAULT_TILE = 384  # strips of 384^2 frame pixels: measured fastest on a 2-core CPU (256-768 within 4%)
 
-# Memory model (CPU, onnxruntime, float32): peak bytes ~ BASE + TILE_BYTES_PER_UNIT * units * tile pixels,
-# where units = sum over norm layers of channels / scale^2 (the activation volume per input pixel), plus
-# the frame buffers (see tile_for_budget). Measured by benchmarks/tile_memory.py; see docs/benchmarks.md.
-BASE_BYTES = 100 * 2**20      # Python, numpy, OpenCV, onnxruntime and the session: 65-75 MB measured
-TILE_BYTES_PER_UNIT = 7.0     # 6.1-6.9 measured for 256-1024 px tiles of johnson and johnson-light
+# Memory model (CPU, onnxruntime, float32). Measured by benchmarks/tile_memory.py; see docs/benchmarks.md.
+BASE_BYTES = 150 * 2**20  # Python, numpy, OpenCV, onnxruntime and the session with its weights
+WORK_BYTES_PER_FLOAT = 16  # a strip's input (read, gathered, normalized) and output (conv, deviations) floats
 HEADROOM = 0.8
 
 
 @dataclass(frozen=True)
 class Span:
-    """One tile along one axis, in pixels of the frame padded to the stride.
-
-    The tile runs on [start, stop); its output is trusted on [trust_start, trust_stop) (`margin` inside every
-    edge that is not a frame edge); it reports statistics for [core_start, core_stop) (the cores partition
-    the axis).
-    """
+    """Part of an axis: [start, stop) in pixels. For naive tiling (`shared_stats=False`), the tiles' windows;
+    for the exact run, the output strips of the last layer (where a seam could be)."""
 
     start: int
     stop: int
-    trust_start: int
-    trust_stop: int
-    core_start: int
-    core_stop: int
 
+    @property
+    def core_start(self) -> int:  # kept for seam_ratio: the border between two spans
+        return self.start
 
-def plan_axis(length: int, tile: int, margin: int, blend: int) -> list[Span]:
-    """Evenly spaced windows of `tile` pixels covering `length`, neighbours' trusted parts overlapping by at
-    least `blend` (all multiples of STRIDE). Needs tile >= 2 * margin + blend + STRIDE when length > tile."""
-    if length <= tile:
-        return [Span(0, length, 0, length, 0, length)]
-    for n in range(2, length // STRIDE + 2):
-        starts = [STRIDE * round(i * (length - tile) / (n - 1) / STRIDE) for i in range(n)]
-        trusted = [(s + margin if s > 0 else 0, s + tile - margin if s + tile < length else length) for s in starts]
-        overlaps = [trusted[i][1] - trusted[i + 1][0] for i in range(n - 1)]
-        if min(overlaps) >= max(blend, STRIDE):
-            break
-    cuts = [0] + [STRIDE * ((trusted[i + 1][0] + trusted[i][1]) // (2 * STRIDE)) for i in range(n - 1)] + [length]
-    return [Span(s, s + tile, *trusted[i], cuts[i], cuts[i + 1]) for i, s in enumerate(starts)]
-
-
-def axis_weights(spans: list[Span], blend: int) -> list[np.ndarray]:
-    """Per tile, float32 weights over its window that sum to one across tiles at every position.
-
-    blend > 0: each tile's trusted part, with raised-cosine ramps `blend` wide at inner edges, normalized by the
-    sum over tiles. blend == 0: a hard cut at the core boundaries (what naive tiling does).
-    """
-    length = spans[-1].stop
-    raw = []
-    for i, s in enumerate(spans):
-        x = np.arange(s.start, s.stop) + 0.5
-        if blend == 0:
-            raw.append(((x >= s.core_start) & (x < s.core_stop)).astype(np.float64))
-            continue
-        w = ((x >= s.trust_start) & (x < s.trust_stop)).astype(np.float64)
-        if i > 0:
-            w *= _ramp(np.clip((x - s.trust_start) / blend, 0, 1))
-        if i + 1 < len(spans):
-            w *= _ramp(np.clip((s.trust_stop - x) / blend, 0, 1))
-        raw.append(w)
-    total = np.zeros(length)
-    for s, w in zip(spans, raw):
-        total[s.start:s.stop] += w
-    return [(w / total[s.start:s.stop]).astype(np.float32) for s, w in zip(spans, raw)]
-
-
-def _ramp(t: np.ndarray) -> np.ndarray:
-    return np.sin(0.5 * np.pi * t) ** 2
+    @property
+    def core_stop(self) -> int:
+        return self.stop
 
 
 class TiledStylizer:
-    """Stylize frames of any size with `<model stem>.tiled.onnx`, within a tile size or a memory budget.
+    """Stylize frames of any size with `<model stem>.tiled.onnx`, within a working-set size or a memory budget.
 
     Args:
         model_path: the exported model (`starry.onnx`); its companion `starry.tiled.onnx` must sit beside it.
-        tile: tile side in pixels (rounded down to a multiple of 4). A frame no larger than this runs whole.
-        max_memory: bytes for inference (activations, tiles and frame buffers); picks the largest tile that fits.
+        tile: work on about tile x tile frame pixels at a time (strips of tile^2 / width rows); activations in
+            memory up to half the available memory, the rest in temporary files. Any size gives the same image.
+        max_memory: bytes for inference (activations, strips and frame buffers): sizes the strips and decides
+            which activations stay in memory and which go to temporary files.
         device: "auto", "cpu" or "cuda[:N]"; threads: onnxruntime intra-op threads (None: one per core).
-        margin: pixels of each tile that are context only; default the receptive radius stored in the file.
-        blend: width of the cross-fade between neighbouring tiles; 0 cuts hard (for comparisons).
-        refine: passes over the tiles that replace the thumbnail statistics of layers 1..refine by the exact
-            full-resolution ones (each pass costs one more run of the network over the frame; as many passes
-            as the network has norm layers (15) give exactly the untiled output).
-        thumbnail: longest side of the statistics thumbnail; by default as large as a tile's pixel count allows
-            (the thumbnail runs whole, so it needs the memory of one tile).
-        shared_stats: False gives naive tiling (each tile its own statistics): seams, for comparisons only.
+        spill: the folder for activations that do not fit in memory (default: the system's temporary folder).
+        shared_stats: False gives naive tiling (tiles of `tile` px, each its own image, hard cuts): seams, for
+            comparisons only.
     """
 
     def __init__(self, model_path: str | os.PathLike, *, tile: int | None = None, max_memory: int | None = None,
-                 device: str = "auto", threads: int | None = None, margin: int | None = None,
-                 blend: int = DEFAULT_BLEND, refine: int = 1, thumbnail: int | None = None,
+                 device: str = "auto", threads: int | None = None, spill: str | os.PathLike | None = None,
                  shared_stats: bool = True):
         if tile is not None and max_memory is not None:
             raise BrushworkError("give --tile or --max-memory, not both")
+        if tile is not None and (not isinstance(tile, int) or tile < 8):
+            raise BrushworkError(f"--tile {tile!r}: give a whole number of pixels, at least 8")
         self.path = companion_path(model_path)
         self.session = open_session(self.path, device, threads)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.layers, radius = _read_layout(self.session, self.path)
-        self.margin = radius if margin is None else _multiple_of_stride(margin, "margin")
-        self.blend, self.refine, self.thumbnail, self.shared_stats = blend, refine, thumbnail, shared_stats
-        self.tile = _multiple_of_stride(tile, "--tile") if tile is not None else DEFAULT_TILE
-        self.max_memory = max_memory
-        self._means, self._vars, self._layer_slices = _stats_indices(self.layers)
-        self._check_tile(self.tile, "--tile")
+        self.steps = _read_program(self.metadata, self.path)
+        self.tile = tile if tile is not None else DEFAULT_TILE
+        self.max_memory, self.spill, self.shared_stats = max_memory, spill, shared_stats
+        self._pool = ArrayPool()  # activation memory, kept from frame to frame
 
     @property
     def units(self) -> float:
-        """Activation volume per input pixel: sum of channels / scale^2 over the norm layers."""
-        return sum(c / s**2 for _, c, s in self.layers)
+        """Floats per frame pixel of the largest pair of buffers alive at once (a layer's input and output)."""
+        return _peak_live_floats(self.steps)
 
     def __call__(self, frame):
         """uint8 (H, W, 3) RGB -> stylized uint8 (H, W, 3) RGB of the same size (a path or a PIL image -> a PIL
@@ -164,103 +115,197 @@ class TiledStylizer:
         padded, (h, w) = pad_to_min_side(batch)  # smaller than the network takes: padded, cropped back
         if padded is not batch:
             return np.ascontiguousarray(self(padded[0])[:h, :w])
-        rows, cols = self.layout(h, w)
-        if len(rows) == 1 and len(cols) == 1:  # fits one tile: exactly the untiled network
-            core = (0, rows[0].stop, 0, cols[0].stop)
-            y, _ = self._run(_crop(frame, rows[0], cols[0]), self._zero_stats(), 0.0, core)
-            return to_uint8(y[:h, :w])
-        tile = max(rows[0].stop - rows[0].start, cols[0].stop - cols[0].start)
-        stats = self._statistics(frame, rows, cols, tile) if self.shared_stats else self._zero_stats()
-        return self._render(frame, rows, cols, stats)
+        if not self.shared_stats:
+            return self._naive(frame)
+        pad = ((0, -h % STRIDE), (0, -w % STRIDE), (0, 0))  # as the network pads to its stride
+        image = np.pad(frame, pad, mode="reflect") if any(p[1] for p in pad) else frame
+        out = self._run_program(image, self.plan(h, w))
+        return out if out.shape[:2] == (h, w) else np.ascontiguousarray(out[:h, :w])
 
-    def layout(self, height: int, width: int) -> tuple[list[Span], list[Span]]:
-        """The row and column tiles this stylizer uses for a frame of this size."""
-        tile = self.tile if self.max_memory is None else self.tile_for_budget(height, width)
-        return tuple(plan_axis(-(-n // STRIDE) * STRIDE, tile, self.margin, self.blend) for n in (height, width))
-
-    def tile_for_budget(self, height: int, width: int) -> int:
-        """The largest tile (multiple of 4) whose activations, plus this frame's buffers, fit `max_memory`."""
-        # Solve BASE + frame + strips (24 * tile * width) + tile buffers and activations (a * tile^2) <= budget.
-        a = TILE_BYTES_PER_UNIT * self.units + 16
-        # Aim at 80%: onnxruntime's arena holds the thumbnail's and the tiles' plans, whose shapes differ
-        # (measured under 2 GiB: 2.00-2.14 GiB with no headroom, 1.96-2.11 GiB aiming at 90%).
-        free = HEADROOM * self.max_memory - BASE_BYTES - 6 * height * width  # 6: the input and output frames
-        side = (-24 * width + math.sqrt((24 * width) ** 2 + 4 * a * max(free, 0))) / (2 * a)
-        tile = min(int(side), max(height, width) + STRIDE) // STRIDE * STRIDE
-        smallest = 2 * self.margin + self.blend + STRIDE
-        if tile < smallest:
-            needed = (BASE_BYTES + 6 * height * width + 24 * smallest * width + a * smallest**2) / HEADROOM
+    def plan(self, height: int, width: int) -> Plan:
+        """Strip size and memory for activations for a frame of this size (BrushworkError if the budget cannot
+        hold it). Activations that do not fit go to temporary files, the largest first to be created there."""
+        h, w = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
+        live = self.units * h * w * 4
+        if self.max_memory is None:
+            return Plan(self.tile * self.tile, 0.5 * _available_memory(), live)
+        room = HEADROOM * self.max_memory - BASE_BYTES - 6 * h * w  # 6: the uint8 input and output frames
+        work_per_pixel = WORK_BYTES_PER_FLOAT * self._widest_step()
+        smallest = 8 * w  # eight rows of the full-resolution layers
+        if room < smallest * work_per_pixel:
+            needed = (BASE_BYTES + 6 * h * w + smallest * work_per_pixel) / HEADROOM
             raise BrushworkError(f"--max-memory {self.max_memory / 2**30:.2f}GiB is too small for a {width}x{height} "
                                  f"frame with this model: it needs at least {needed / 2**30:.2f}GiB; raise it")
-        return tile
+        # Strips take at most half of the room, as long as the activations have to share it.
+        strip = max(smallest, min(DEFAULT_TILE**2, int(max(room - live, room / 2) // work_per_pixel)))
+        return Plan(strip, room - strip * work_per_pixel, live)
 
-    def _check_tile(self, tile: int, flag: str) -> None:
-        smallest = 2 * self.margin + self.blend + STRIDE
-        if tile < smallest:
-            raise BrushworkError(f"{flag} allows tiles of {tile} px, too small for this model: a tile needs at "
-                                 f"least {smallest} px ({self.margin} px of context on each side); raise it")
+    def layout(self, height: int, width: int) -> tuple[list[Span], list[Span]]:
+        """Rows and columns of the pieces that meet in the output: the last layer's strips (exact run) or the
+        tiles (naive tiling). seam_ratio measures the gradient across their borders."""
+        if not self.shared_stats:
+            return tuple(plan_axis(n, self.tile) for n in (height, width))
+        h, w = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
+        rows = _strip_rows(self.plan(height, width).strip_pixels, self.steps[-1], h, w)
+        return [Span(r0, min(r0 + rows, height)) for r0 in range(0, height, rows)], [Span(0, width)]
 
-    def _statistics(self, frame: np.ndarray, rows: list[Span], cols: list[Span], tile: int) -> np.ndarray:
-        """Thumbnail statistics, then `refine` passes that make layers 1..refine exact (see the module doc)."""
-        thumb = _thumbnail(frame, self.thumbnail, tile * tile)  # no more pixels than a tile: same memory
-        _, stats = self._run(thumb, self._zero_stats(), 0.0, (0, thumb.shape[0], 0, thumb.shape[1]))
-        for layer in range(min(self.refine, len(self.layers))):
-            # Only layer `layer` takes the measured value: its inputs were normalized with exact statistics, so
-            # it is exact, while the deeper layers measured inputs from a mix of exact and thumbnail statistics.
-            # Replacing those too makes the set inconsistent and the output worse (measured: docs/benchmarks.md).
-            measured = self._accumulate(frame, rows, cols, stats)
-            part = self._layer_slices[layer]
-            stats[part] = measured[part]
-        return stats
+    def _widest_step(self) -> float:
+        """Floats per frame pixel that one output row of the most demanding conv step moves (see _strip_rows)."""
+        return max(_step_floats(s) for s in self.steps if s["op"] == "conv")
 
-    def _accumulate(self, frame: np.ndarray, rows: list[Span], cols: list[Span], stats: np.ndarray) -> np.ndarray:
-        """Run every tile with `stats`; combine the per-core statistics into the whole frame's (in float64)."""
-        mean_sum = np.zeros(len(self._means))
-        square_sum = np.zeros(len(self._means))
-        for r in rows:
-            for c in cols:
-                core = (r.core_start - r.start, r.core_stop - r.start, c.core_start - c.start, c.core_stop - c.start)
-                _, measured = self._run(_crop(frame, r, c), stats, 1.0, core)
-                area = (r.core_stop - r.core_start) * (c.core_stop - c.core_start)  # same share at every scale
-                mean, var = measured[self._means].astype(np.float64), measured[self._vars].astype(np.float64)
-                mean_sum += area * mean
-                square_sum += area * (var + mean**2)
-        area = rows[-1].stop * cols[-1].stop
-        result = np.empty_like(stats)
-        result[self._means] = mean_sum / area
-        result[self._vars] = np.maximum(square_sum / area - (mean_sum / area) ** 2, 0.0)
-        return result
-
-    def _render(self, frame: np.ndarray, rows: list[Span], cols: list[Span], stats: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
+    def _run_program(self, image: np.ndarray, plan: Plan) -> np.ndarray:
+        h, w = image.shape[:2]
         out = np.empty((h, w, 3), np.uint8)
-        row_weights, col_weights = axis_weights(rows, self.blend), axis_weights(cols, self.blend)
-        weight = 1.0 if self.shared_stats else 0.0
-        carry = None
-        for i, r in enumerate(rows):
-            strip = np.zeros((r.stop - r.start, cols[-1].stop, 3), np.float32)
-            if carry is not None:
-                strip[:len(carry)] = carry  # the previous strip's share of the rows both cover
-            for c, cw in zip(cols, col_weights):
-                core = (r.core_start - r.start, r.core_stop - r.start, c.core_start - c.start, c.core_stop - c.start)
-                y, _ = self._run(_crop(frame, r, c), stats, weight, core)
-                y *= row_weights[i][:, None, None]
-                y *= cw[None, :, None]
-                strip[:, c.start:c.stop] += y
-            done = rows[i + 1].start if i + 1 < len(rows) else r.stop  # later strips never reach above this
-            out[r.start:min(done, h)] = to_uint8(strip[:min(done, h) - r.start, :w])
-            carry = strip[done - r.start:]
+        buffers: dict[str, Buffer] = {}
+        try:
+            stats: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # conv index -> (mean, var) of its output
+            for step, dead in zip(self.steps, _dead_after(self.steps)):
+                if step["op"] == "conv":
+                    self._conv(step, image, buffers, stats, out, plan)
+                elif step["op"] == "norm":
+                    self._norm(step, buffers, stats, plan)
+                else:  # rename: the block's output becomes the next block's input (and skip)
+                    buffers[step["dst"]] = buffers.pop(step["src"])
+                for name in dead:
+                    self._pool.give(buffers.pop(name).close())
+        finally:
+            for buffer in buffers.values():
+                self._pool.give(buffer.close())
         return out
 
-    def _run(self, image: np.ndarray, stats: np.ndarray, weight: float,
-             core: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-        y, measured = self.session.run(None, {"image": image[None], "norm_stats": stats,
-                                              "stats_weight": np.array(weight, np.float32),
-                                              "core": np.array(core, np.int64)})
-        return y[0], measured
+    def _conv(self, step, image, buffers, stats, out, plan) -> None:
+        """One convolution over the whole frame, strip by strip; its output's statistics into `stats`."""
+        i, p = step["index"], f"c{step['index']}"
+        src = None if step["src"] == "image" else buffers[step["src"]]
+        in_h, in_w = image.shape[:2] if src is None else src.shape[1:]
+        up = 2 if step["upsample"] else 1
+        oh, ow = in_h * up // step["stride"], in_w * up // step["stride"]
+        dst = None
+        if step["dst"] != "out":
+            used = sum(b.memory_bytes for b in buffers.values())
+            memory = self._pool.take(step["cout"] * oh * ow * 4, used, plan.memory)  # None: a temporary file
+            dst = Buffer((step["cout"], oh, ow), memory, self.spill)
+        feeds = {}
+        if step["prologue"] == "norm_relu":
+            feeds = dict(zip((f"{p}_mean", f"{p}_var"), stats[step["stats"]]))
+        cols = window(0, ow, step, in_w)
+        rows = _strip_rows(plan.strip_pixels, step, image.shape[0], image.shape[1])
+        parts = []
+        for o0 in range(0, oh, rows):
+            o1 = min(o0 + rows, oh)
+            x = padded(image if src is None else src, window(o0, o1, step, in_h), cols, step)
+            if dst is None:
+                (y,) = self.session.run([f"{p}_y"], {f"{p}_x": x, **feeds})
+                out[o0:o1] = to_uint8(y[0])
+                continue
+            y, mean, m2 = self.session.run([f"{p}_conv", f"{p}_ymean", f"{p}_ym2"], {f"{p}_x": x, **feeds})
+            dst.write(o0, y[0])
+            parts.append(((o1 - o0) * ow, mean, m2))
+        if dst is not None:
+            buffers[step["dst"]] = dst
+            stats[i] = combine(parts)
 
-    def _zero_stats(self) -> np.ndarray:
-        return np.zeros(2 * len(self._means), np.float32)
+    def _norm(self, step, buffers, stats, plan) -> None:
+        """In place, strip by strip: x <- norm(x) + skip (a residual block's end) or relu(norm(x))."""
+        p, x = f"n{step['index']}", buffers[step["buf"]]
+        skip = buffers[step["skip"]] if step["skip"] else None
+        mean, var = stats[step["stats"]]
+        _, h, w = x.shape
+        rows = max(1, plan.strip_pixels // (16 * w))  # 1/4 resolution: 16 frame pixels per activation pixel
+        for r0 in range(0, h, rows):
+            r1 = min(r0 + rows, h)
+            feeds = {f"{p}_x": np.ascontiguousarray(x.read(r0, r1))[None], f"{p}_mean": mean, f"{p}_var": var}
+            if skip is not None:
+                feeds[f"{p}_skip"] = np.ascontiguousarray(skip.read(r0, r1))[None]
+            (y,) = self.session.run([f"{p}_y"], feeds)
+            x.write(r0, y[0])
+
+    def _naive(self, frame: np.ndarray) -> np.ndarray:
+        """Each tile its own image (its own statistics), pasted with hard cuts."""
+        h, w = frame.shape[:2]
+        whole = TiledStylizer.__new__(TiledStylizer)  # this stylizer, exact, on one tile at a time
+        whole.__dict__.update(self.__dict__, shared_stats=True, max_memory=None)
+        out = np.empty_like(frame)
+        rows, cols = self.layout(h, w)
+        for r in rows:
+            for c in cols:
+                tile = np.ascontiguousarray(frame[r.start:r.stop, c.start:c.stop])
+                out[r.start:r.stop, c.start:c.stop] = whole(tile)
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """strip_pixels: frame pixels per strip (each step's strip has that many at its own resolution); memory:
+    bytes that activations may take in memory (the rest goes to temporary files); live: the bytes that the
+    activations alive at once take at most."""
+
+    strip_pixels: int
+    memory: float
+    live: float
+
+    @property
+    def spill(self) -> bool:
+        """Whether some activations will go to temporary files."""
+        return self.live > self.memory
+
+
+def _strip_rows(strip_pixels: int, step: dict, height: int, width: int) -> int:
+    """Output rows per strip of a conv step: `strip_pixels` frame pixels, at the step's output resolution."""
+    scale = step["scale"]
+    rows = max(2, min(height // scale, strip_pixels // width // scale))
+    return rows - rows % 2 if step["upsample"] else rows  # upsampled strips start on even rows (see activations.window)
+
+
+def _step_floats(step: dict) -> float:
+    """Floats per frame pixel that a conv step's strip moves: its input (stride^2 input pixels per output
+    pixel, after upsampling) and its output."""
+    ins = step["cin"] * step["stride"] ** 2
+    return (ins + step["cout"]) / step["scale"] ** 2
+
+
+def _peak_live_floats(steps: list[dict]) -> float:
+    """The most floats per frame pixel that the buffers alive at the same time hold."""
+    live: dict[str, float] = {}
+    peak = 0.0
+    for step, dead in zip(steps, _dead_after(steps)):
+        if step["op"] == "conv" and step["dst"] != "out":
+            live[step["dst"]] = step["cout"] / step["scale"] ** 2
+        elif step["op"] == "rename":
+            live[step["dst"]] = live.pop(step["src"])
+        peak = max(peak, sum(live.values()))
+        for name in dead:
+            live.pop(name)
+    return peak
+
+
+def _dead_after(steps: list[dict]) -> list[list[str]]:
+    """Per step, the buffers that no later step reads before writing them again."""
+    result = []
+    for i, step in enumerate(steps):
+        touched = [step["src"]] if step["op"] == "conv" else [step["buf"], step["skip"]] if step["op"] == "norm" else []
+        dead = []
+        for name in (n for n in touched if n and n != "image"):
+            later = next((s for s in steps[i + 1:] if name in _reads(s) or name in _writes(s)), None)
+            if later is None or (name not in _reads(later) and name in _writes(later)):
+                dead.append(name)
+        result.append(dead)
+    return result
+
+
+def _reads(step: dict) -> set[str]:
+    if step["op"] == "conv":
+        return {step["src"]}
+    return {step["buf"], step["skip"]} - {None} if step["op"] == "norm" else {step["src"]}
+
+
+def _writes(step: dict) -> set[str]:
+    return {step["dst"]} if step["op"] in ("conv", "rename") else {step["buf"]}
+
+
+def plan_axis(length: int, tile: int) -> list[Span]:
+    """Tiles of `tile` pixels (the last one shorter) covering `length`, for naive tiling."""
+    return [Span(s, min(s + tile, length)) for s in range(0, length, tile)]
 
 
 def companion_path(model_path: str | os.PathLike) -> Path:
@@ -273,60 +318,36 @@ def companion_path(model_path: str | os.PathLike) -> Path:
     return tiled
 
 
-def _read_layout(session, path: Path) -> tuple[list[tuple[str, int, int]], int]:
-    """The stats vector's layer layout and the receptive radius, from the file's metadata."""
-    props = session.get_modelmeta().custom_metadata_map
-    names = [i.name for i in session.get_inputs()]
-    if names != ["image", "norm_stats", "stats_weight", "core"] or "tiled_layers" not in props:
-        raise BrushworkError(f"{path}: not a brushwork tile graph (inputs {names}); re-export the model")
-    layers = [tuple(layer) for layer in json.loads(props["tiled_layers"])]
-    return layers, int(props["tiled_receptive_radius"])
+def _read_program(props: dict, path: Path) -> list[dict]:
+    """The steps the tile graph's branches compute, from its metadata, with each step's resolution."""
+    if props.get("tiled_format") != TILED_FORMAT or "tiled_program" not in props:
+        raise BrushworkError(f"{path}: not a tile graph this brushwork can run (an older export?); re-export the "
+                             "model with `brushwork export RUN -o MODEL.onnx`")
+    steps, scale = json.loads(props["tiled_program"]), 1
+    for step in steps:
+        if step["op"] == "conv":
+            scale = scale * step["stride"] // (2 if step["upsample"] else 1)
+            step["scale"] = max(scale, 1)
+    return steps
 
 
-def _stats_indices(layers: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray, list[slice]]:
-    """Indices of the means and of the variances in the stats vector (per layer: C means, then C variances),
-    and each layer's slice of it."""
-    means, variances, slices, offset = [], [], [], 0
-    for _, channels, _ in layers:
-        means += range(offset, offset + channels)
-        variances += range(offset + channels, offset + 2 * channels)
-        slices.append(slice(offset, offset + 2 * channels))
-        offset += 2 * channels
-    return np.array(means), np.array(variances), slices
-
-
-def _multiple_of_stride(value: int, flag: str) -> int:
-    if not isinstance(value, int) or value < 0:
-        raise BrushworkError(f"{flag} {value!r}: give a whole number of pixels")
-    return value // STRIDE * STRIDE
+def _available_memory() -> float:
+    """MemAvailable in bytes (Linux); infinite elsewhere."""
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        return math.inf
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise BrushworkError("TiledStylizer expects a uint8 (H, W, 3) RGB frame")
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape:
+        raise BrushworkError("TiledStylizer expects a non-empty uint8 (H, W, 3) RGB frame")
     return frame
 
 
-def _crop(frame: np.ndarray, r: Span, c: Span) -> np.ndarray:
-    """The tile's window; past the frame's bottom/right edge, reflected as the network pads to the stride."""
-    h, w = frame.shape[:2]
-    tile = frame[r.start:min(r.stop, h), c.start:min(c.stop, w)]
-    pad = ((0, r.stop - min(r.stop, h)), (0, c.stop - min(c.stop, w)), (0, 0))
-    return np.pad(tile, pad, mode="reflect") if any(p[1] for p in pad) else np.ascontiguousarray(tile)
-
-
-def _thumbnail(frame: np.ndarray, side: int | None, max_pixels: int) -> np.ndarray:
-    """Area-downscaled frame, longest side <= side and at most max_pixels, sides multiples of 4."""
-    import cv2
-
-    h, w = frame.shape[:2]
-    scale = min(1.0, (side or h + w) / max(h, w), math.sqrt(max_pixels / (h * w)))
-    th, tw = (max(MIN_SIDE, round(n * scale / STRIDE) * STRIDE) for n in (h, w))
-    return cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA)
-
-
 def seam_ratio(image: np.ndarray, rows: list[Span], cols: list[Span]) -> float:
-    """Mean squared gradient across the tile borders (core cuts) / mean squared gradient elsewhere.
+    """Mean squared gradient across the borders between pieces / mean squared gradient elsewhere.
 
     About 1 when the borders are invisible (it varies with the content: compare with the untiled image's value
     at the same lines); well above 1 when tiles seam.
@@ -336,8 +357,11 @@ def seam_ratio(image: np.ndarray, rows: list[Span], cols: list[Span]) -> float:
     dy = ((x[1:] - x[:-1]) ** 2).sum(-1)        # (H-1, W)
     at_x = np.zeros(dx.shape[1], bool)
     at_y = np.zeros(dy.shape[0], bool)
-    at_x[[c.core_start - 1 for c in cols[1:] if c.core_start < x.shape[1]]] = True
-    at_y[[r.core_start - 1 for r in rows[1:] if r.core_start < x.shape[0]]] = True
+    at_x[[c.start - 1 for c in cols[1:] if c.start < x.shape[1]]] = True
+    at_y[[r.start - 1 for r in rows[1:] if r.start < x.shape[0]]] = True
     border = np.concatenate([dx[:, at_x].ravel(), dy[at_y].ravel()])
     rest = np.concatenate([dx[:, ~at_x].ravel(), dy[~at_y].ravel()])
     return float(border.mean() / max(rest.mean(), 1e-12))
+
+
+__all__ = ["MIN_SIDE", "Span", "TiledStylizer", "plan_axis", "seam_ratio"]

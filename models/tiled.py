@@ -1,238 +1,256 @@
-"""The tile graph: the style network with its instance-norm statistics as inputs, so tiles share one image's
-statistics and stitch without seams.
+"""The tile graph: the style network cut at its instance norms, so that any resolution runs in bounded working
+memory and computes exactly what one run over the whole image computes.
 
     brushwork export runs/starry -o starry.onnx      # also writes starry.tiled.onnx through export_tiled()
 
 Why tiles seam: instance normalization (Ulyanov et al. 2016) normalizes every channel by the mean and variance of
-the whole input. Run tile by tile, each tile gets its own statistics, hence its own colour and contrast. The fix,
-after Chen et al., "Towards Ultra-Resolution Neural Style Transfer via Thumbnail Instance Normalization" (AAAI
-2022): every tile normalizes with statistics of the whole image, taken from a downscaled thumbnail and, if
-wanted, refined by a pass over the tiles that accumulates each layer's exact full-resolution statistics. The
-runtime side (tile layout, blending, memory budget) is infer/tiling.py.
+the whole input. Run tile by tile, each tile gets its own statistics, hence its own colour and contrast. Chen et
+al. (AAAI 2022, "thumbnail instance normalization") share statistics taken from a thumbnail, which removes the
+seams but not the difference to the untiled image (28 dB against it, docs/benchmarks.md). Exact full-resolution
+statistics of layer k need the whole image through layers 1..k; rerunning the network for each layer costs 6.4
+networks for johnson. Instead this graph holds every convolution as its own branch, and the runtime
+(infer/tiling.py) runs the network one layer at a time over the whole frame in strips, keeping the layer's
+pre-norm activations (in memory, or in a temporary file when the budget is smaller) and measuring their
+statistics as they are written. The next layer reads them back with a halo of its kernel radius (1-4 pixels,
+not the 56-pixel receptive radius that tiles of the whole network need), so the cost is about one run of the
+network and the result is the untiled one up to float rounding.
 
-The companion graph `<name>.tiled.onnx` has this I/O (batch 1, any H and W that are multiples of 4):
+The graph (opset 20, float32, batch 1) has one branch per step of `program` (stored as metadata "tiled_program"),
+each with its own inputs and outputs; an input left out takes a tiny default, so a call feeds one branch only:
 
-    image         uint8   [1, H, W, 3]  RGB tile (or the whole image / its thumbnail)
-    norm_stats    float32 [2C]          per IN layer: C_l means then C_l variances, layers in network order
-    stats_weight  float32 []            1: normalize with norm_stats; 0: with the tile's own statistics
-    core          int64   [4]           y0, y1, x0, x1 (tile pixels, multiples of 4): where `stats` is measured
-    -> stylized   float32 [1, H, W, 3]  RGB in [0, 255], not rounded (the runtime blends overlaps, then rounds)
-    -> stats      float32 [2C]          the statistics each IN layer measured over `core`, same layout
-
-With stats_weight 0 and core covering the whole input, the graph computes exactly the ordinary network.
+    conv step i:  c{i}_x      the step's input over the output rows plus the kernel's halo, already reflection-
+                              padded (and nearest-upsampled, for an upsampling step) by the runtime:
+                              uint8 [1, h, w, 3] for the first step (the RGB image), float32 [1, C, h, w] after
+                  c{i}_mean, c{i}_var   float32 [C]: statistics of the input's instance norm (steps whose
+                              prologue is "norm_relu": x -> relu(norm(x)) before the convolution)
+               -> c{i}_conv   float32 [1, C', h', w']: the pre-norm output (steps followed by an instance norm)
+               -> c{i}_ymean, c{i}_ym2  float32 [C']: its per-channel mean and sum of squared deviations, which
+                              the runtime combines over strips in float64
+               -> c{i}_y      the last step's output: float32 [1, h', w', 3] RGB in [0, 255], unrounded
+    norm step j:  n{j}_x, n{j}_mean, n{j}_var, n{j}_skip -> n{j}_y = norm(x) + skip  (residual blocks' ends),
+                  or relu(norm(x)) when there is no skip (the residual blocks' input)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import warnings
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .. import BrushworkError
-from .transformer_net import STRIDE
+from .transformer_net import STRIDE, ConvLayer, TransformerNet, UpsampleConv
 
 OPSET = 20  # as the main export (models/export.py)
+IR_VERSION = 10  # what opset 20 needs; onnx 1.23 would write 14, which onnxruntime 1.31 cannot load
 TILED_SUFFIX = ".tiled.onnx"
-TILED_IO = ("image uint8 [1,H,W,3] RGB (H, W multiples of 4); norm_stats float32 [2C]; stats_weight float32 []; "
-            "core int64 [4] y0,y1,x0,x1 -> stylized float32 [1,H,W,3] in [0,255]; stats float32 [2C]")
+TILED_FORMAT = "2"  # 1: the whole network per tile with given statistics (thumbnail + refine); 2: layer by layer
+TILED_IO = "one branch per step of tiled_program; see brushwork/models/tiled.py"
 
 
-class _StatsContext:
-    """What every shared-statistics norm layer of one forward pass reads (given stats) and writes (own stats)."""
+def program(net: TransformerNet) -> tuple[list[dict], list[tuple[ConvLayer, nn.InstanceNorm2d | None]], list]:
+    """The network as a list of steps over whole-frame buffers, each conv step's (conv, norm of its input), and
+    the norms that norm steps apply.
 
-    def __init__(self):
-        self.given: torch.Tensor | None = None
-        self.weight: torch.Tensor | None = None
-        self.core: torch.Tensor | None = None
-        self.measured: list[torch.Tensor] = []
-
-
-class SharedStatsInstanceNorm(nn.Module):
-    """Instance norm whose mean and variance may come from outside (the whole image) instead of the input.
-
-    Normalizes with `w * given + (1 - w) * own`, where `own` is measured over the core rectangle of the input,
-    and records `own` so the runtime can accumulate statistics over tiles. Same affine weights and eps as the
-    nn.InstanceNorm2d it replaces.
+    Buffers hold pre-norm activations; "a" -> "b" reads one and writes the other; "stats" names the conv step
+    whose output statistics a step's instance norm uses. Johnson's net: three
+    downsampling convs, residual blocks (conv, norm+relu, conv, norm + skip), two upsampling convs, the head.
     """
+    if not isinstance(net, TransformerNet):
+        raise BrushworkError(f"tiled export knows TransformerNet only, not {type(net).__name__}")
+    steps, convs = [], []
 
-    def __init__(self, norm: nn.InstanceNorm2d, *, scale: int, offset: int, context: _StatsContext):
-        super().__init__()
-        if not norm.affine:
-            raise BrushworkError("tiled export expects affine instance norm layers (as TransformerNet has)")
-        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
-        self.channels, self.scale, self.offset, self.context = norm.num_features, scale, offset, context
+    def conv(layer: ConvLayer, src: str, dst: str, prologue: str, norm: nn.InstanceNorm2d | None = None, *,
+             upsample: bool = False, measure: bool = True) -> None:
+        c = layer[1]
+        stats = len(convs) - 1 if prologue == "norm_relu" else None  # the conv whose output `norm` normalizes
+        steps.append({"op": "conv", "index": len(convs), "src": src, "dst": dst, "prologue": prologue, "stats": stats,
+                      "kernel": c.kernel_size[0], "stride": c.stride[0], "upsample": upsample,
+                      "cin": c.in_channels, "cout": c.out_channels, "measure": measure})
+        convs.append((layer, norm))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (1, C, h, w) at 1/scale of the tile
-        ctx, c = self.context, self.channels
-        mask = self._core_mask(x)  # (h, w) float, 1 inside the core
-        count = mask.sum()
-        mean = (x * mask).sum(dim=(0, 2, 3)) / count
-        var = (((x - mean[None, :, None, None]) ** 2) * mask).sum(dim=(0, 2, 3)) / count
-        ctx.measured += [mean, var]
-        given_mean = ctx.given[self.offset:self.offset + c]
-        given_var = ctx.given[self.offset + c:self.offset + 2 * c]
-        mean = ctx.weight * given_mean + (1 - ctx.weight) * mean
-        var = ctx.weight * given_var + (1 - ctx.weight) * var
-        scale = self.weight / torch.sqrt(var + self.eps)
-        return x * scale[None, :, None, None] + (self.bias - mean * scale)[None, :, None, None]
-
-    def _core_mask(self, x: torch.Tensor) -> torch.Tensor:
-        # Row r of this layer covers tile rows [r*scale, (r+1)*scale); core edges are multiples of 4 >= scale.
-        rows = torch.arange(x.shape[2], device=x.device) * self.scale
-        cols = torch.arange(x.shape[3], device=x.device) * self.scale
-        core = self.context.core
-        in_rows = ((rows >= core[0]) & (rows < core[1])).to(x.dtype)
-        in_cols = ((cols >= core[2]) & (cols < core[3])).to(x.dtype)
-        return in_rows[:, None] * in_cols[None, :]
-
-
-class TiledStylizerGraph(nn.Module):
-    """The network with every nn.InstanceNorm2d swapped for SharedStatsInstanceNorm, uint8 NHWC in, float out.
-
-    `layers` lists (name, channels, scale) per norm layer in the order of the stats vector.
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.context = _StatsContext()
-        self.layers = _norm_layers(model)
-        self.net = _swap_norms(model, self.layers, self.context)
-        self.stats_size = 2 * sum(c for _, c, _ in self.layers)
-        self.eval()
-
-    def forward(self, image: torch.Tensor, norm_stats: torch.Tensor, stats_weight: torch.Tensor,
-                core: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ctx = self.context
-        ctx.given, ctx.weight, ctx.core, ctx.measured = norm_stats, stats_weight, core, []
-        x = image.permute(0, 3, 1, 2).to(torch.float32) / 255.0  # (1, 3, H, W) in [0, 1]
-        y = self.net(x).clamp(0.0, 1.0) * 255.0
-        return y.permute(0, 2, 3, 1), torch.cat(ctx.measured)
+    down = net.downsample
+    conv(down[0][0], "image", "d0", "image")
+    conv(down[1][0], "d0", "d1", "norm_relu", down[0][1])
+    conv(down[2][0], "d1", "r", "norm_relu", down[1][1])
+    norms = [down[2][1]]
+    steps.append({"op": "norm", "index": 0, "buf": "r", "skip": None, "stats": len(convs) - 1,
+                  "channels": down[2][1].num_features})
+    for block in net.residuals:
+        conv(block.conv1, "r", "t", "identity")
+        conv(block.conv2, "t", "u", "norm_relu", block.in1)
+        norms.append(block.in2)
+        steps.append({"op": "norm", "index": len(norms) - 1, "buf": "u", "skip": "r", "stats": len(convs) - 1,
+                      "channels": block.in2.num_features})
+        steps.append({"op": "rename", "src": "u", "dst": "r"})
+    up: list[UpsampleConv] = list(net.upsample)
+    conv(up[0][1], "r", "p", "identity", upsample=True)
+    conv(up[1][1], "p", "q", "norm_relu", up[0][2], upsample=True)
+    conv(net.head, "q", "out", "norm_relu", up[1][2], measure=False)
+    steps[-1]["output"] = getattr(net, "output", "linear")  # the head's bound (TransformerNet.to_rgb), if it has one
+    return steps, convs, norms
 
 
-def _norm_layers(model: nn.Module) -> list[tuple[str, int, int]]:
-    """(name, channels, scale) of each instance norm, in execution order; scale measured by a dry run."""
-    sizes: dict[str, int] = {}  # insertion order = execution order
+def build_graph(net: TransformerNet):
+    """The ONNX model (no metadata yet) with one branch per conv step and per norm step, and the program."""
+    from onnx import TensorProto, helper, numpy_helper
 
-    def record(name: str):
-        def hook(module, inputs, output) -> None:
-            sizes.setdefault(name, output.shape[-1])
-        return hook
+    steps, convs, norms = program(net)
+    nodes, inputs, outputs, inits = [], [], [], []
 
-    hooks = [m.register_forward_hook(record(name))
-             for name, m in model.named_modules() if isinstance(m, nn.InstanceNorm2d)]
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 3, 8 * STRIDE, 8 * STRIDE))
-    finally:
-        for h in hooks:
-            h.remove()
-    modules = dict(model.named_modules())
-    if not sizes:
-        raise BrushworkError("tiled export: the model has no instance norm layers, so it needs no tile graph")
-    return [(name, modules[name].num_features, 8 * STRIDE // width) for name, width in sizes.items()]
+    def const(name: str, array: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def graph_input(name: str, default: np.ndarray, dims: list) -> str:
+        # An input that is also an initializer may be left out of a run: it then takes this tiny default.
+        dtype = TensorProto.UINT8 if default.dtype == np.uint8 else TensorProto.FLOAT
+        inputs.append(helper.make_tensor_value_info(name, dtype, dims))
+        return const(name, default)
+
+    def graph_output(name: str, dims: list) -> None:
+        outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+
+    def normalize(p: str, x: str, norm: nn.InstanceNorm2d) -> str:
+        """Nodes for norm(x) with statistics from inputs {p}_mean, {p}_var (float32 [C])."""
+        c = norm.num_features
+        mean = graph_input(f"{p}_mean", np.zeros(c, np.float32), [c])
+        var = graph_input(f"{p}_var", np.ones(c, np.float32), [c])
+        shape = const(f"{p}_shape", np.array([1, c, 1, 1], np.int64))
+        gamma = const(f"{p}_gamma", norm.weight.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
+        beta = const(f"{p}_beta", norm.bias.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
+        eps = const(f"{p}_eps", np.array(norm.eps, np.float32))
+        nodes.extend([
+            helper.make_node("Add", [var, eps], [f"{p}_ve"]),
+            helper.make_node("Sqrt", [f"{p}_ve"], [f"{p}_sd"]),
+            helper.make_node("Reshape", [mean, shape], [f"{p}_m4"]),
+            helper.make_node("Reshape", [f"{p}_sd", shape], [f"{p}_sd4"]),
+            helper.make_node("Div", [gamma, f"{p}_sd4"], [f"{p}_scale"]),
+            helper.make_node("Mul", [f"{p}_m4", f"{p}_scale"], [f"{p}_ms"]),
+            helper.make_node("Sub", [beta, f"{p}_ms"], [f"{p}_shift"]),
+            helper.make_node("Mul", [x, f"{p}_scale"], [f"{p}_xs"]),
+            helper.make_node("Add", [f"{p}_xs", f"{p}_shift"], [f"{p}_n"]),
+        ])
+        return f"{p}_n"
+
+    for step in steps:
+        if step["op"] == "conv":
+            _conv_branch(step, convs[step["index"]], nodes, const, graph_input, graph_output, normalize, helper)
+        elif step["op"] == "norm":
+            p, c = f"n{step['index']}", step["channels"]
+            x = graph_input(f"{p}_x", np.zeros((1, c, 1, 1), np.float32), [1, c, f"{p}_h", f"{p}_w"])
+            y = normalize(p, x, norms[step["index"]])
+            if step["skip"]:
+                skip = graph_input(f"{p}_skip", np.zeros((1, c, 1, 1), np.float32), [1, c, f"{p}_h", f"{p}_w"])
+                nodes.append(helper.make_node("Add", [y, skip], [f"{p}_y"]))
+            else:
+                nodes.append(helper.make_node("Relu", [y], [f"{p}_y"]))
+            graph_output(f"{p}_y", [1, c, f"{p}_h", f"{p}_w"])
+    graph = helper.make_graph(nodes, "brushwork_tiled", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="brushwork",
+                              ir_version=IR_VERSION)
+    return model, steps
 
 
-def _swap_norms(model: nn.Module, layers: list[tuple[str, int, int]], context: _StatsContext) -> nn.Module:
-    """A deep copy of `model` with its instance norms replaced (the caller's model is left untouched)."""
-    import copy
-
-    net = copy.deepcopy(model).eval()
-    offset = 0
-    for name, channels, scale in layers:
-        parent_name, _, attr = name.rpartition(".")
-        parent = net.get_submodule(parent_name) if parent_name else net
-        norm = getattr(parent, attr)
-        setattr(parent, attr, SharedStatsInstanceNorm(norm, scale=scale, offset=offset, context=context))
-        offset += 2 * channels
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
-
-
-def receptive_radius(graph: TiledStylizerGraph, size: int = 192) -> int:
-    """How far (input pixels) an output pixel sees once the statistics are fixed: the tile margin that makes
-    tiled output exact. Measured with the gradient of the centre pixel, rounded up to a multiple of STRIDE."""
-    image = torch.randint(0, 256, (1, size, size, 3), dtype=torch.uint8)
-    core = torch.tensor([0, size, 0, size])
-    with torch.no_grad():  # the image's own statistics, so that activations are typical (not all cut by ReLU)
-        _, stats = graph(image, torch.zeros(graph.stats_size), torch.tensor(0.0), core)
-    x = (image / 255.0).requires_grad_(True)
-    with torch.enable_grad():
-        y = _float_run(graph, x, stats, core)
-        y[0, size // 2, size // 2].sum().backward()
-    touched = (x.grad[0].abs().sum(-1) > 0).nonzero()
-    radius = int((touched - size // 2).abs().max())
-    if radius >= size // 2 - STRIDE:
-        return receptive_radius(graph, size * 2)
-    return -(-radius // STRIDE) * STRIDE
-
-
-def _float_run(graph: TiledStylizerGraph, x01: torch.Tensor, stats: torch.Tensor, core: torch.Tensor):
-    """The graph's body on a float input in [0, 1] NHWC (a uint8 input has no gradient), without the clamp."""
-    ctx = graph.context
-    ctx.given, ctx.weight, ctx.core, ctx.measured = stats, torch.tensor(1.0), core, []
-    return graph.net(x01.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+def _conv_branch(step, conv_norm, nodes, const, graph_input, graph_output, normalize, helper) -> None:
+    """Nodes of one conv step: prologue (image -> [0, 1] NCHW, or relu(norm(x)), or x), valid conv, stats."""
+    layer, norm = conv_norm
+    p, k, cin = f"c{step['index']}", step["kernel"], step["cin"]
+    conv = layer[1]
+    if step["prologue"] == "image":
+        x = graph_input(f"{p}_x", np.zeros((1, k, k, 3), np.uint8), [1, f"{p}_h", f"{p}_w", 3])
+        nodes += [helper.make_node("Cast", [x], [f"{p}_xf"], to=1),
+                  helper.make_node("Transpose", [f"{p}_xf"], [f"{p}_xt"], perm=[0, 3, 1, 2]),
+                  helper.make_node("Div", [f"{p}_xt", const(f"{p}_255", np.array(255, np.float32))], [f"{p}_in"])]
+        x = f"{p}_in"
+    else:
+        side = k // 2 + 2 if step["upsample"] else k  # the smallest input the branch takes (its default)
+        x = graph_input(f"{p}_x", np.zeros((1, cin, side, side), np.float32), [1, cin, f"{p}_h", f"{p}_w"])
+        if step["prologue"] == "norm_relu":
+            nodes.append(helper.make_node("Relu", [normalize(p, x, norm)], [f"{p}_in"]))
+            x = f"{p}_in"
+        if step["upsample"]:  # nearest x2; the conv's output then drops one position on each side
+            scales = const(f"{p}_scales", np.array([1, 1, 2, 2], np.float32))
+            nodes.append(helper.make_node("Resize", [x, "", scales], [f"{p}_up"], mode="nearest",
+                                          coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+            x = f"{p}_up"
+    weight = const(f"{p}_w", conv.weight.detach().numpy().astype(np.float32))
+    bias = const(f"{p}_b", conv.bias.detach().numpy().astype(np.float32))
+    s = step["stride"]
+    conv_out = f"{p}_full" if step["upsample"] else f"{p}_conv"
+    nodes.append(helper.make_node("Conv", [x, weight, bias], [conv_out], kernel_shape=[k, k], strides=[s, s]))
+    if step["upsample"]:  # the reflection at the higher resolution (see infer/activations.py window)
+        starts, ends = const(f"{p}_st", np.array([1, 1], np.int64)), const(f"{p}_en", np.array([-1, -1], np.int64))
+        nodes.append(helper.make_node("Slice", [conv_out, starts, ends, const(f"{p}_sa", np.array([2, 3], np.int64))],
+                                      [f"{p}_conv"]))
+    if not step["measure"]:  # the head: RGB in [0, 255], NHWC
+        rgb = f"{p}_conv"
+        if step.get("output", "linear") == "tanh":  # TransformerNet.to_rgb: 0.5 + 0.5 tanh(2y - 1)
+            nodes += [helper.make_node("Mul", [rgb, const(f"{p}_two", np.array(2, np.float32))], [f"{p}_t2"]),
+                      helper.make_node("Sub", [f"{p}_t2", const(f"{p}_one", np.array(1, np.float32))], [f"{p}_t1"]),
+                      helper.make_node("Tanh", [f"{p}_t1"], [f"{p}_th"]),
+                      helper.make_node("Mul", [f"{p}_th", const(f"{p}_half", np.array(0.5, np.float32))], [f"{p}_t5"]),
+                      helper.make_node("Add", [f"{p}_t5", const(f"{p}_mid", np.array(0.5, np.float32))], [f"{p}_rgb"])]
+            rgb = f"{p}_rgb"
+        nodes += [helper.make_node("Clip", [rgb, const(f"{p}_lo", np.array(0, np.float32)),
+                                            const(f"{p}_hi", np.array(1, np.float32))], [f"{p}_c"]),
+                  helper.make_node("Mul", [f"{p}_c", const(f"{p}_k", np.array(255, np.float32))], [f"{p}_s"]),
+                  helper.make_node("Transpose", [f"{p}_s"], [f"{p}_y"], perm=[0, 2, 3, 1])]
+        graph_output(f"{p}_y", [1, f"{p}_oh", f"{p}_ow", 3])
+        return
+    axes = const(f"{p}_axes", np.array([0, 2, 3], np.int64))
+    nodes += [helper.make_node("ReduceMean", [f"{p}_conv", axes], [f"{p}_ym4"], keepdims=1),
+              helper.make_node("Reshape", [f"{p}_ym4", const(f"{p}_flat", np.array([-1], np.int64))], [f"{p}_ymean"]),
+              helper.make_node("Sub", [f"{p}_conv", f"{p}_ym4"], [f"{p}_dev"]),
+              helper.make_node("ReduceSumSquare", [f"{p}_dev", axes], [f"{p}_ym2"], keepdims=0)]
+    c = step["cout"]
+    graph_output(f"{p}_conv", [1, c, f"{p}_oh", f"{p}_ow"])
+    graph_output(f"{p}_ymean", [c])
+    graph_output(f"{p}_ym2", [c])
 
 
 def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> None:
     """Write the tile graph of `model` beside the main export: `starry.onnx` -> `starry.tiled.onnx`.
 
-    `metadata` (the main export's dict) goes into metadata_props, plus the tile graph's own keys: its I/O,
-    the layer layout of the stats vector and the receptive radius (the tile margin that makes tiles exact).
+    `metadata` (the main export's dict) goes into metadata_props, plus the program the runtime interprets.
+    Checked with onnx.checker and against torch (the runtime, layer by layer in small strips, on a 68x92 image).
     """
     import onnx
 
     from .export import save_model_atomic, set_metadata
 
-    graph = TiledStylizerGraph(model.cpu().float().eval())
-    radius = receptive_radius(graph)
-    proto = _export_program(graph).model_proto
+    net = model.cpu().float().eval()
+    proto, steps = build_graph(net)
     set_metadata(proto, {**{str(k): v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()},
-                         "tiled_io": TILED_IO, "tiled_stats_size": str(graph.stats_size),
-                         "tiled_layers": json.dumps(graph.layers), "tiled_receptive_radius": str(radius)})
+                         "tiled_io": TILED_IO, "tiled_format": TILED_FORMAT, "tiled_program": json.dumps(steps)})
     onnx.checker.check_model(proto, full_check=True)
-    _check_parity(graph, proto)
-    save_model_atomic(proto, tiled_path(path))
+    target = tiled_path(path)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # checked before it is put in place
+        staged = Path(tmp) / target.name
+        save_model_atomic(proto, staged)
+        _check_parity(net, staged)
+        os.replace(staged, target)
 
 
-def _check_parity(graph: TiledStylizerGraph, proto) -> None:
-    """onnxruntime vs torch on a 68x92 image, own statistics and then given ones; BrushworkError past 1 level."""
-    import numpy as np
-    import onnxruntime as ort
+def _check_parity(net: TransformerNet, path: Path) -> None:
+    """The runtime in 12-row strips (several strips per layer) vs torch on a 67x93 image; BrushworkError past 1
+    grey level."""
+    from ..infer.tiling import TiledStylizer
 
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    image = torch.randint(0, 256, (1, 68, 92, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    core = torch.tensor([8, 60, 12, 80])
-    stats = None
-    for weight in (0.0, 1.0):
-        with torch.no_grad():
-            given = torch.zeros(graph.stats_size) if stats is None else stats
-            expected, stats = graph(image, given, torch.tensor(weight), core)
-        got, _ = session.run(None, {"image": image.numpy(), "norm_stats": given.numpy(),
-                                    "stats_weight": np.array(weight, np.float32), "core": core.numpy()})
-        diff = float(np.abs(got - expected.numpy()).max())
-        if diff > 1.0:
-            raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff:.2f} grey "
-                                 "levels; please report this with the checkpoint")
-
-
-def _export_program(graph: TiledStylizerGraph):
-    """torch.onnx.export (dynamo) with dynamic height and width, weights inside the one file."""
-    h, w = 8 * STRIDE, 12 * STRIDE
-    args = (torch.zeros(1, h, w, 3, dtype=torch.uint8), torch.ones(graph.stats_size),
-            torch.tensor(1.0), torch.tensor([0, h, 0, w]))
-    height, width = torch.export.Dim("height", min=2 * STRIDE), torch.export.Dim("width", min=2 * STRIDE)
-    dynamic = {"image": {1: height, 2: width}, "norm_stats": None, "stats_weight": None, "core": None}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # deprecation chatter from torch.export internals, not the user's business
-        return torch.onnx.export(graph, args, dynamo=True, opset_version=OPSET, external_data=False,
-                                 input_names=["image", "norm_stats", "stats_weight", "core"],
-                                 output_names=["stylized", "stats"], dynamic_shapes=dynamic,
-                                 optimize=True, verbose=False)
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(128, 60, (67, 93, 3)), 0, 255).astype(np.uint8)
+    got = TiledStylizer(path, device="cpu", tile=12)(image).astype(np.float32)
+    with torch.no_grad():
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+        expected = (net(x).clamp(0, 1) * 255)[0].permute(1, 2, 0).numpy()
+    diff = float(np.abs(got - expected).max())
+    if diff > 1.0:
+        raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff:.2f} grey "
+                             "levels; please report this with the checkpoint")
 
 
 def tiled_path(path: str | os.PathLike) -> Path:
@@ -240,3 +258,6 @@ def tiled_path(path: str | os.PathLike) -> Path:
     names a companion file is kept."""
     path = Path(path)
     return path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
+
+
+__all__ = ["STRIDE", "TILED_SUFFIX", "build_graph", "export_tiled", "program", "tiled_path"]
