@@ -1,11 +1,12 @@
 """Peak memory (CPU RSS) and time per frame, tiled under a budget vs untiled, one subprocess per case (issue 6).
 
     python benchmarks/tile_memory.py MODEL.onnx [--budget 2GB] [--sizes 1920x1080,3840x2160,7680x4320]
-                                     [--untiled 1920x1080] [--refine 1]
+                                     [--untiled 1920x1080]
 
 Each case runs in a fresh Python process (torch-free: onnxruntime + numpy + OpenCV) that builds the stylizer,
 stylizes one frame (a real photo resized to the size) and reports its peak RSS (VmHWM), so one case's arena
-cannot inflate the next. A case that passes --timeout seconds is stopped and reports the peak so far (marked
+cannot inflate the next. Activations that the budget cannot hold go to a temporary file (page cache, not RSS);
+the row says "spilled" then. A case that passes --timeout seconds is stopped and reports the peak so far (marked
 "partial"): on a slow machine, the peak of an 8K frame is reached in its first strip of tiles. Run under the
 benchmark lock and note `uptime`:
 
@@ -23,7 +24,7 @@ PHOTO = "/work/shared/data/content/tubingen.jpg"
 GiB = 2**30
 
 
-def child(model: str, size: str, budget: int, refine: int) -> None:
+def child(model: str, size: str, budget: int) -> None:
     """One case in this process: budget 0 = untiled (the ordinary Stylizer on the main model)."""
     import threading
     import time
@@ -37,13 +38,13 @@ def child(model: str, size: str, budget: int, refine: int) -> None:
     width, height = map(int, size.split("x"))
     frame = cv2.resize(read_image(PHOTO), (width, height), interpolation=cv2.INTER_CUBIC)
     if budget:
-        stylizer = TiledStylizer(model, device="cpu", max_memory=budget, refine=refine)
-        rows, cols = stylizer.layout(height, width)
-        tiles = f"{len(rows)}x{len(cols)} tiles of {stylizer.tile_for_budget(height, width)} px"
+        stylizer = TiledStylizer(model, device="cpu", max_memory=budget)
+        plan = stylizer.plan(height, width)
+        tiles = f"strips of {plan.strip_pixels / 2**10:.0f} Ki px{', spilled' if plan.spill else ''}"
     else:
         stylizer, tiles = Stylizer(model, device="cpu"), "untiled"
     start = time.perf_counter()
-    result = {"size": size, "budget_gib": budget / GiB, "tiles": tiles, "refine": refine if budget else None}
+    result = {"size": size, "budget_gib": budget / GiB, "tiles": tiles}
 
     def report(done: bool) -> None:
         print(json.dumps({**result, "peak_rss_gib": _peak_rss() / GiB, "seconds": time.perf_counter() - start,
@@ -73,18 +74,17 @@ def main() -> None:
     parser.add_argument("--budget", default="2GB", help="GB/MB, powers of 1024")
     parser.add_argument("--sizes", default="1920x1080,3840x2160,7680x4320")
     parser.add_argument("--untiled", default="1920x1080", help="sizes to also run untiled ('' for none)")
-    parser.add_argument("--refine", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per case before reporting a partial peak")
-    parser.add_argument("--child", nargs=3, metavar=("SIZE", "BUDGET", "REFINE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("SIZE", "BUDGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.model, args.child[0], int(args.child[1]), int(args.child[2]))
+        child(args.model, args.child[0], int(args.child[1]))
         return
     unit = {"G": GiB, "M": 2**20}[args.budget.upper().rstrip("IB")[-1]]
     budget = int(float(args.budget.upper().rstrip("IB")[:-1]) * unit)
     cases = [(s, budget) for s in args.sizes.split(",") if s] + [(s, 0) for s in args.untiled.split(",") if s]
     for size, case_budget in cases:
-        command = [sys.executable, __file__, args.model, "--child", size, str(case_budget), str(args.refine)]
+        command = [sys.executable, __file__, args.model, "--child", size, str(case_budget)]
         try:
             stdout = subprocess.run(command, check=False, capture_output=True, text=True,
                                     timeout=args.timeout).stdout
@@ -95,7 +95,7 @@ def main() -> None:
             print(f"{size} budget {case_budget}: no result")
             continue
         r = json.loads(lines[-1])
-        label = f"budget {r['budget_gib']:.1f} GiB, refine {r['refine']}" if case_budget else "no budget"
+        label = f"budget {r['budget_gib']:.1f} GiB" if case_budget else "no budget (untiled)"
         timing = f"{r['seconds']:7.1f} s/frame" if r["done"] else f"partial: stopped after {r['seconds']:.0f} s"
         print(f"{size:>10s}  {label:24s} {r['tiles']:26s} peak RSS {r['peak_rss_gib']:5.2f} GiB  {timing}",
               flush=True)
