@@ -5,7 +5,7 @@
       "format_version": 1,
       "brushwork_version": "0.1.0",
       "kind": "checkpoint" | "model",   # "model" = the final weights only, what `export` reads
-      "arch": "johnson", "arch_kwargs": {"width": 32, "depth": 5},
+      "arch": "johnson", "arch_kwargs": {"output": "tanh"},   # no "output": trained unbounded ("linear")
       "model": state_dict,
       "optimizer": ..., "scaler": ..., "step": int, "rng": {...}, "data_position": {...},  # checkpoint only
       "config": {...},                   # the TrainConfig as a dict
@@ -59,9 +59,14 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return ckpt
 
 
+def arch_kwargs(ckpt: dict) -> dict:
+    """The network options of a checkpoint; those written before the bounded output existed are unbounded."""
+    return {"output": "linear", **ckpt.get("arch_kwargs", {})}
+
+
 def model_from_checkpoint(ckpt: dict) -> TransformerNet:
     """Rebuild the exact network a checkpoint was trained with and load its weights."""
-    model = build_transformer(ckpt["arch"], **ckpt.get("arch_kwargs", {}))
+    model = build_transformer(ckpt["arch"], **arch_kwargs(ckpt))
     missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     if missing or unexpected:
         raise BrushworkError(f"checkpoint weights do not fit architecture {ckpt['arch']!r} "

@@ -76,7 +76,7 @@ class ExportWrapper(nn.Module):
         # Always pad (possibly by 0): a Python branch on the size would be frozen into the graph.
         x = F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="reflect")
         net = self.net
-        y = net.head(net.upsample(net.residuals(net.downsample(x))))[:, :, :h, :w].float()
+        y = net.to_rgb(net.head(net.upsample(net.residuals(net.downsample(x)))))[:, :, :h, :w].float()
         return torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8).permute(0, 2, 3, 1)
 
 

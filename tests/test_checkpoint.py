@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from brushwork import BrushworkError
-from brushwork.models.checkpoint import load_checkpoint, save_checkpoint
+from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from brushwork.models.transformer_net import build_transformer
 from brushwork.train.config import TrainConfig
 from brushwork.train.run_dir import find_resume, load_resume, rng_state, set_rng_state
@@ -35,6 +35,21 @@ def _write(path, kind="checkpoint", arch="johnson-light"):
         state["optimizer"] = {"state": {}, "param_groups": []}
     save_checkpoint(path, state)
     return path
+
+
+def test_checkpoints_without_the_output_bound_load_unbounded(tmp_path):
+    """Files written before the scaled-tanh output keep the network they were trained with."""
+    torch.manual_seed(0)
+    net = build_transformer("johnson-light", output="linear")
+    save_checkpoint(tmp_path / "old.pt", {"kind": "model", "arch": "johnson-light", "model": net.state_dict()})
+    save_checkpoint(tmp_path / "new.pt", {"kind": "model", "arch": "johnson-light", "arch_kwargs": {"output": "tanh"},
+                                          "model": net.state_dict()})
+    old = model_from_checkpoint(load_checkpoint(tmp_path / "old.pt"))
+    new = model_from_checkpoint(load_checkpoint(tmp_path / "new.pt"))
+    assert (old.output, new.output) == ("linear", "tanh")
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(old(x), net.eval()(x)) and not torch.equal(new(x), old(x))
 
 
 def test_auto_resumes_the_newest_and_ignores_temp_files(tmp_path):

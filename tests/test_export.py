@@ -22,7 +22,7 @@ from brushwork.models.checkpoint import save_checkpoint
 from brushwork.models.export import ExportWrapper, psnr, resolve_checkpoint
 from brushwork.models.transformer_net import build_transformer
 
-ARCH_KWARGS = {"width": 8, "depth": 2}
+ARCH_KWARGS = {"width": 8, "depth": 2, "output": "tanh"}
 
 
 def save_model(path, *, seed=0, kind="model", step=100):

@@ -15,6 +15,30 @@ def test_transformer_keeps_any_size(size):
     assert y.shape == (2, 3, *size)
 
 
+def test_output_is_bounded_whatever_the_weights():
+    """Johnson's scaled tanh: training cannot push pixels outside [0, 1], where clamping would undo its work."""
+    torch.manual_seed(0)
+    net = build_transformer("johnson-light")
+    with torch.no_grad():
+        net.head[1].weight.mul_(100)  # a head that, unbounded, throws most pixels far out of range
+    y = net(torch.rand(2, 3, 32, 32))
+    assert 0 <= y.min() and y.max() <= 1 and (y < 0.01).any() and (y > 0.99).any()
+    unbounded = build_transformer("johnson-light", output="linear")
+    unbounded.load_state_dict(net.state_dict())
+    raw = unbounded(torch.rand(2, 3, 32, 32))
+    assert raw.min() < -1 and raw.max() > 2  # the same weights without the bound: what clamping would cut
+
+
+def test_bound_is_identity_like_at_mid_grey():
+    """Slope 1 at 0.5, so weights trained unbounded (checkpoints before the bound) start near themselves."""
+    net = build_transformer("johnson-light")
+    y = torch.linspace(0.4, 0.6, 21)
+    assert torch.allclose(net.to_rgb(y), y, atol=2e-3)
+    assert net.to_rgb(torch.tensor([-10.0, 10.0])).tolist() == pytest.approx([0.0, 1.0], abs=1e-6)
+    with pytest.raises(BrushworkError, match="tanh"):
+        build_transformer("johnson", output="sigmoid")
+
+
 def test_pad_to_stride_reflects():
     x = torch.arange(5.0).view(1, 1, 1, 5).expand(1, 1, 5, 5)
     p = pad_to_stride(x)

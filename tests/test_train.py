@@ -102,6 +102,7 @@ def _check_run_files(run_dir):
     assert any(p.name.startswith("events.out.tfevents") for p in run_dir.iterdir())
     model = load_checkpoint(run_dir / "model.pt")
     assert model["kind"] == "model" and "optimizer" not in model and model["style"]["name"] == "style"
+    assert model["arch_kwargs"] == {"output": "tanh"}  # the bound is recorded: files without it load unbounded
 
 
 def test_nan_stops_naming_step_and_checkpoint(photo_dir, style_path, tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ def _from_checkpoint(path: Path) -> tuple[dict, str, int | None]:
     from ..models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    if ckpt.get("arch_kwargs"):
+    if set(ckpt.get("arch_kwargs") or {}) - {"output"}:  # the output bound has no weights: any seeds any
         raise BrushworkError(f"--init {path}: architecture options {ckpt['arch_kwargs']} cannot seed a training run")
     return ckpt["model"], ckpt["arch"], ckpt.get("step")
 
@@ -70,7 +70,7 @@ def _from_onnx(path: Path, source: str) -> tuple[dict, str, int | None]:
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("producer") != "brushwork":
         raise BrushworkError(f"--init {source}: not a `brushwork export` file (no brushwork metadata)")
-    if meta.get("precision") == "int8" or json.loads(meta.get("arch_kwargs") or "{}"):
+    if meta.get("precision") == "int8" or set(json.loads(meta.get("arch_kwargs") or "{}")) - {"output"}:
         raise BrushworkError(f"--init {source}: an {meta.get('precision')} export cannot seed training; "
                              "use the fp32 or fp16 export, or the run directory")
     state = {}
