@@ -132,3 +132,46 @@ def _flickering_model(path, *, amplitude: float = 40.0):
 def make_flickering_model():
     """A factory for a tiny brushwork-layout ONNX file whose output is the input plus fresh noise every call."""
     return _flickering_model
+
+
+# `python DRIVER brushwork-train-args...`: `brushwork train` with one fault injected on one rank, from the
+# environment: FAULT="KIND:STEP:RANK" (RANK as torchrun numbers them; 0 without DDP). KIND is
+#   nan     the loss of that step is NaN on that rank (one rank diverges)
+#   term    SIGTERM to that process after the step (the handler only sets a flag)
+#   ctrl-c  SIGINT to the whole process group after the step, as a terminal's Ctrl-C reaches the DataLoader
+#           workers too; the caller must start the process in a session of its own (start_new_session=True)
+_TRAIN_WITH_FAULT = '''
+import os, signal, sys
+
+from brushwork.cli import main
+from brushwork.train import loop
+
+kind, at, rank = os.environ["FAULT"].split(":")
+if os.environ.get("RANK", "0") == rank:
+    real_losses, real_step = loop.Trainer.losses, loop.Trainer.step
+
+    def losses(self, x, step):
+        total, parts = real_losses(self, x, step)
+        return (total * float("nan") if step == int(at) and kind == "nan" else total), parts
+
+    def step(self, batch, step, lr=None):
+        out = real_step(self, batch, step, lr)
+        if step == int(at) and kind == "term":
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif step == int(at) and kind == "ctrl-c":
+            if os.getpgid(0) != os.getpid():
+                sys.exit("ctrl-c: start this process with start_new_session=True")
+            os.killpg(0, signal.SIGINT)
+        return out
+
+    loop.Trainer.losses, loop.Trainer.step = losses, step
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+@pytest.fixture
+def fault_driver(tmp_path):
+    """A script that runs `brushwork train` with the fault that $FAULT names (see _TRAIN_WITH_FAULT)."""
+    path = tmp_path / "train_with_fault.py"
+    path.write_text(_TRAIN_WITH_FAULT)
+    return path

@@ -3,6 +3,8 @@
 import os
 import re
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -88,3 +90,32 @@ def test_train_interrupt_resume_through_the_cli(tmp_path, photo_dir, style_path,
     totals = _totals(first.out) + _totals(second.out)
     assert len(totals) == 4  # steps 6 and 12, then 18 and 24
     assert totals[-1] < 0.5 * totals[0], totals
+
+
+def test_sigterm_exits_143(tmp_path, photo_dir, style_path, capsys, monkeypatch):
+    """The shell's convention, as for Ctrl-C's 130: 128 + the signal's number, after saving the checkpoint."""
+    real = loop.Trainer.step
+
+    def step_then_sigterm(self, batch, step, lr=None):
+        out = real(self, batch, step, lr)
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(loop.Trainer, "step", step_then_sigterm)
+    assert main(_args(photo_dir, style_path, tmp_path, "--arch", "johnson-light", "--steps", "6")) == 143
+    assert "stopped at step 2" in capsys.readouterr().out
+    assert load_checkpoint(tmp_path / "runs" / "style" / "checkpoints" / "step_0000002.pt")["step"] == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_loader_workers(tmp_path, photo_dir, style_path, fault_driver):
+    """Ctrl-C reaches the whole process group, so the DataLoader's two workers get SIGINT too: the run still saves
+    its checkpoint and exits 130, with no traceback from the workers or the loader."""
+    argv = [*_args(photo_dir, style_path, tmp_path, "--arch", "johnson-light", "--steps", "50"), "--workers", "2"]
+    env = {**os.environ, "FAULT": "ctrl-c:2:0", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(fault_driver), *argv], check=False, capture_output=True, text=True,
+                          timeout=240, start_new_session=True, env=env)
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert "stopped at step 2" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert load_checkpoint(tmp_path / "runs" / "style" / "checkpoints" / "step_0000002.pt")["step"] == 2

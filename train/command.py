@@ -12,6 +12,7 @@ checkpoints/ and, at the end, model.pt for `brushwork export`. Running the same 
 from __future__ import annotations
 
 import argparse
+import signal
 from dataclasses import fields
 
 from .config import TrainConfig, field_defaults, flag, load_yaml, make_config
@@ -54,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
     from .loop import fit  # torch is imported only now: `brushwork train --help` stays instant
 
     result = fit(cfg)
-    return 130 if result.interrupted else 0
+    if not result.interrupted:
+        return 0
+    return 128 + (result.signal or signal.SIGINT)  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM

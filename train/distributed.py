@@ -63,11 +63,27 @@ def setup(device_name: str) -> Context:
 
 def any_rank(flag: bool, ctx: Context) -> bool:
     """True if `flag` is true on any rank (e.g. a signal arrived): every rank then takes the same branch."""
+    return max_over_ranks(int(flag), ctx) > 0
+
+
+def max_over_ranks(value: int, ctx: Context) -> int:
+    """The largest of the ranks' `value`s (e.g. the number of a signal that arrived, 0 for none)."""
     if not ctx.distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+        return value
+    t = torch.tensor([float(value)], device=ctx.device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return int(t.item())
+
+
+def every_rank(value: float, ctx: Context) -> list[float]:
+    """`value` from every rank, in rank order ([value] without DDP): e.g. each rank's loss, so that all ranks see
+    a NaN on any one of them and raise together instead of leaving the others in the next all-reduce."""
+    if not ctx.distributed:
+        return [value]
+    t = torch.zeros(ctx.world_size, dtype=torch.float64, device=ctx.device)
+    t[ctx.rank] = value
+    dist.all_reduce(t)  # a sum in which each rank fills only its own slot (NaN + 0 stays NaN)
+    return t.tolist()
 
 
 def barrier(ctx: Context) -> None:

@@ -7,14 +7,14 @@ The run directory OUT/NAME holds config.yaml, TensorBoard events, samples/*.png,
 (the last --keep-last) and, at the end, model.pt (what `brushwork export` reads). A run resumes exactly where
 its newest checkpoint left off: weights, Adam moments, AMP scaler, step and data position; every random draw
 (crops, photo order, the stability loss noise) is seeded from (seed, step or position), so nothing depends on
-when the process started. Ctrl-C or SIGTERM saves a checkpoint first.
+when the process started. Ctrl-C or SIGTERM (on any rank) saves a checkpoint first and exits 128 + the signal's
+number (130, 143). Under DDP every rank takes the same branch: they agree on signals and on a NaN loss before
+any collective that one of them would otherwise leave the others waiting in.
 """
 
 from __future__ import annotations
 
 import math
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from .monitor import Monitor
 from .precision import amp_dtype
 from .run_dir import check_writable, checkpoints, find_resume, load_resume, load_style, rng_state, set_rng_state
 from .schedule import learning_rate
+from .signals import StopSignal
 
 ARCH_KWARGS = {"output": "tanh"}  # written into every checkpoint: older ones, without it, load as unbounded
 UNPLANNED = 10**9  # the step count of a --time-budget run before its speed is measured
@@ -51,6 +52,7 @@ class FitResult:
     step: int
     model_path: Path | None
     interrupted: bool = False
+    signal: int | None = None  # the signal that stopped the run (on any rank), for the exit status 128 + N
 
 
 # ---------------------------------------------------------------------------------------------- the train step
@@ -66,8 +68,10 @@ def make_adam(params, lr: float) -> torch.optim.Optimizer:
 class Trainer:
     """The transformation network, its optimizer and the perceptual loss; step(batch) is one Adam step."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, style: torch.Tensor, *, ddp: bool = False):
+    def __init__(self, cfg: TrainConfig, device: torch.device, style: torch.Tensor, *,
+                 ctx: distributed.Context | None = None):
         self.cfg, self.device = cfg, device
+        self.ctx = ctx or distributed.Context(device=device)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
         self.model = build_transformer(cfg.arch, **ARCH_KWARGS).to(device, memory_format=self.memory_format)
@@ -83,7 +87,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
         self.optimizer = make_adam(self.model.parameters(), cfg.lr)
         self.net: nn.Module = self.model
-        if ddp:
+        if self.ctx.distributed:
             ids = [device.index] if device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if cfg.compile:
@@ -118,13 +122,17 @@ class Trainer:
 
     def step(self, batch: torch.Tensor, step: int, lr: float | None = None) -> dict[str, float]:
         """One optimizer step on a uint8 batch at learning rate `lr` (default: as configured); returns the loss
-        terms as floats. Diverged on NaN/inf."""
+        terms as floats. Diverged on NaN/inf on any rank, raised by every rank before the gradient all-reduce."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.cfg.lr if lr is None else lr
         total, parts = self.losses(self.to_input(batch), step)
         scalars = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
-        if not math.isfinite(scalars["total"]):
-            raise Diverged(f"the loss became {scalars['total']} at step {step}")
+        bad = [(rank, v) for rank, v in enumerate(distributed.every_rank(scalars["total"], self.ctx))
+               if not math.isfinite(v)]
+        if bad:
+            rank, value = bad[0]
+            where = f" on rank {rank}" if self.ctx.distributed else ""
+            raise Diverged(f"the loss became {value} at step {step}{where}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if self.cfg.grad_clip > 0:
@@ -163,28 +171,6 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------------------------------- fit
-class StopSignal:
-    """Ctrl-C / SIGTERM set a flag that the loop checks after each step; a second signal acts at once."""
-
-    def __init__(self):
-        self.signum: int | None = None
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopSignal:  # noqa: PYI034
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.signum = signum
-        signal.signal(signum, self._previous[signum])
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def total_steps(cfg: TrainConfig, num_photos: int, world_size: int) -> int:
     if cfg.epochs is None:
         return cfg.steps
@@ -212,8 +198,9 @@ class Run:
             check_writable(self.run_dir)
         resume = find_resume(cfg)
         self.total = total_steps(cfg, len(self.photos), ctx.world_size)
-        self.trainer = Trainer(cfg, ctx.device, style, ddp=ctx.distributed)
+        self.trainer = Trainer(cfg, ctx.device, style, ctx=ctx)
         self.step, self.last_ckpt, self.init_info = 0, None, None
+        self.signum = 0  # the signal that stopped the loop, agreed by all ranks
         budget_state = self._start_from(resume)
         if cfg.style_weight is None:
             self.trainer.balance_style(validation_batch(self.photos, cfg.image_size, count=16))
@@ -260,7 +247,7 @@ class Run:
             if stopped:
                 path = self.save_checkpoint()
                 monitor.message(f"stopped at step {self.step}; saved {path}; run the same command to resume")
-                return FitResult(self.run_dir, self.step, None, interrupted=True)
+                return FitResult(self.run_dir, self.step, None, interrupted=True, signal=self.signum)
             if self.last_ckpt != self._ckpt_path():
                 self.save_checkpoint()  # the final state, so `--steps MORE` can continue this run
             model_path = self.save_model()
@@ -274,17 +261,14 @@ class Run:
             monitor.close()
 
     def _loop(self, batches, monitor: Monitor, stop: StopSignal) -> bool:
-        """Train until the last step; True if a signal asked to stop early."""
+        """Train until the last step; True if a signal (on any rank) asked to stop early."""
         cfg = self.cfg
         while self.step < self.total:
-            if distributed.any_rank(stop.signum is not None, self.ctx):
+            batch = stop.next_batch(batches)
+            # One collective per step that every rank reaches: all stop together, or none does.
+            self.signum = distributed.max_over_ranks(stop.signum or 0, self.ctx)
+            if self.signum:
                 return True
-            try:
-                batch = next(batches)
-            except Exception:
-                if stop.signum is not None:  # Ctrl-C also reaches the loader's workers
-                    return True
-                raise
             lr = learning_rate(self.step + 1, self.total, base=cfg.lr, kind=cfg.lr_schedule,
                                warmup=min(cfg.warmup_steps, self.total // 10))
             scalars = self.trainer.step(batch, self.step + 1, lr)
@@ -321,9 +305,8 @@ class Run:
     def save_checkpoint(self) -> Path:
         """Rank 0 writes checkpoints/step_XXXXXXX.pt atomically and prunes to --keep-last."""
         path = self._ckpt_path()
+        self._check_weights()
         if self.ctx.is_main:
-            if not self.trainer.weights_finite():
-                raise Diverged(f"the weights became NaN/inf by step {self.step}")
             state = self.trainer.state()
             position = self.sampler.position(self.step * self.cfg.batch_size)
             save_checkpoint(path, {"kind": "checkpoint", **self._common(), **state, "data_position": position})
@@ -333,12 +316,16 @@ class Run:
         self.last_ckpt = path
         return path
 
+    def _check_weights(self) -> None:
+        """Diverged, on every rank alike, if the weights are not finite on any rank."""
+        if distributed.any_rank(not self.trainer.weights_finite(), self.ctx):
+            raise Diverged(f"the weights became NaN/inf by step {self.step}")
+
     def save_model(self) -> Path | None:
         """model.pt: the weights, architecture, config and style; what `brushwork export` reads."""
         path = self.run_dir / "model.pt"
+        self._check_weights()
         if self.ctx.is_main:
-            if not self.trainer.weights_finite():
-                raise Diverged(f"the weights became NaN/inf by step {self.step}")
             save_checkpoint(path, {"kind": "model", **self._common(), "model": self.trainer.model.state_dict()})
         distributed.barrier(self.ctx)
         return path
