@@ -27,7 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
-from .video_io import AudioCopy, Encoder, decoded_frames, even_size, expected_frames, open_input, short_error
+from .video_io import (
+    AudioCopy,
+    Encoder,
+    decoded_frames,
+    even_size,
+    expected_frames,
+    frame_sizes,
+    open_input,
+    short_error,
+)
 
 _END = object()  # end-of-stream marker in the queues
 
@@ -110,11 +119,13 @@ class _Pipeline:
         self.batch_size = max(1, batch_size)
         stream = container.streams.video[0]
         self.total = stream.frames or None
-        self.size = even_size(stream.width, stream.height, max_side)
+        self.decode_size, self.size = frame_sizes(stream.width, stream.height, max_side)
         self.stages = Stages()
-        if not max_side and self.size != (stream.width, stream.height):
-            self.stages.warnings.append(f"{stream.width}x{stream.height} has an odd side; H.264 yuv420p needs "
-                                        f"even ones, so the output is {self.size[0]}x{self.size[1]}")
+        if self.size != self.decode_size:
+            (w, h), (ew, eh) = self.decode_size, self.size
+            dropped = " and ".join(side for side, odd in (("column", ew != w), ("row", eh != h)) if odd)
+            self.stages.warnings.append(f"{w}x{h} has an odd side, which H.264 and VP9 (yuv420p) cannot encode: "
+                                        f"the output is {ew}x{eh}, without the last {dropped}")
         self.decoded: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
         self.stylized: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
         self.finished: queue.Queue = queue.Queue(maxsize=2 * self.batch_size)
@@ -167,7 +178,7 @@ class _Pipeline:
     def _decode_loop(self) -> None:
         try:
             t = time.perf_counter()
-            for rgb, frame in decoded_frames(self.container, self.size, self.stages.warnings):
+            for rgb, frame in decoded_frames(self.container, self.decode_size, self.stages.warnings):
                 if self.prefetch is not None:
                     self.prefetch(rgb)  # on this thread, so its time counts as decoding
                 self.stages.seconds["decode"] += time.perf_counter() - t

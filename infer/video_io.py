@@ -47,6 +47,16 @@ def even_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
     return w - w % 2, h - h % 2
 
 
+def frame_sizes(width: int, height: int, max_side: int | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(decoded size, encoded size) of a video's frames. Frames scaled down for `max_side` land on even sides
+    directly. Frames kept at their own size are decoded whole; an odd side (which H.264 and VP9 in yuv420p cannot
+    encode) then loses its last column or row at the encoder, so no pixel is resampled."""
+    if (max_side and max(width, height) > max_side) or min(width, height) < 2:
+        size = even_size(width, height, max_side)
+        return size, size
+    return (width, height), (width - width % 2, height - height % 2)
+
+
 def decoded_frames(container, size: tuple[int, int] | None = None,
                    warnings: list[str] | None = None) -> Iterator[tuple[np.ndarray, object]]:
     """(uint8 (H, W, 3) RGB, av.VideoFrame) for each decodable frame; a truncated file ends early with a warning."""
@@ -129,7 +139,7 @@ class Encoder:
         rate = source_stream.average_rate or source_stream.guessed_rate or Fraction(30)
         codec, options = codec_options(output.name, crf, preset)
         self.stream = output.add_stream(codec, rate=rate, options=options)
-        self.stream.width, self.stream.height = size
+        self.stream.width, self.stream.height = self.size = size
         self.stream.pix_fmt = "yuv420p"
         self.time_base = source_stream.time_base or Fraction(1, 1000)
         self.stream.time_base = self.time_base
@@ -142,6 +152,9 @@ class Encoder:
     def encode(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
         import av
 
+        width, height = self.size
+        if rgb.shape[:2] != (height, width):  # an odd side: drop the last column or row (see frame_sizes)
+            rgb = np.ascontiguousarray(rgb[:height, :width])
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         if duration:
             frame.duration = duration  # the last frame's duration sets the file's length and average rate

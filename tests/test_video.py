@@ -7,6 +7,7 @@ graph that inverts colours, so no torch is needed and the content of each frame 
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -203,3 +204,44 @@ def test_temporal_blend_through_the_cli_takes_flicker_down(tmp_path, make_flicke
         assert len(got) == 6
         change[blend] = np.mean([np.abs(a - b).mean() for a, b in zip(got[1:], got[:-1])])
     assert change["0.8"] < 0.6 * change[None]  # measured ~0.2x; the noise alone is ~20 levels per frame
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_odd_size_drops_the_last_column_and_row_with_a_warning(tmp_path, model, texture, capsys, suffix):
+    """yuv420p (what every player takes) has no odd sides: a 65x49 clip comes out 64x48, its pixels the stylized
+    frame's own (cropped, not resampled), and stderr says so in one line that names the file."""
+    frames = [texture(49, 65, seed=i) for i in range(3)]
+    src = tmp_path / "odd.mkv"
+    with av.open(str(src), "w") as out:  # lossless RGB, so the input really has odd sides
+        stream = out.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 65, 49, "bgr0"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode(None))
+    dst = tmp_path / f"out{suffix}"
+    assert stylize(src, "-o", dst, "--model", model, "--crf", "0") == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    expected = (f"brushwork stylize: warning: {src}: 65x49 has an odd side, which H.264 and VP9 (yuv420p) cannot "
+                "encode: the output is 64x48, without the last column and row")
+    assert err == [expected], err
+    with av.open(str(dst)) as c:
+        got = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+    assert len(got) == 3 and got[0].shape == (48, 64, 3)
+    # yuv420p halves the chroma's resolution: compare brightness, in the bottom-right corner, where resampling
+    # 65x49 to 64x48 would have moved every pixel by most of a pixel
+    luma = np.array([0.299, 0.587, 0.114])
+    cropped = [np.abs((g - (255 - f[:48, :64])) @ luma)[32:, 40:].mean() for g, f in zip(got, frames)]
+    resized = [np.abs((g - (255 - cv2.resize(f, (64, 48), interpolation=cv2.INTER_AREA))) @ luma)[32:, 40:].mean()
+               for g, f in zip(got, frames)]
+    assert max(cropped) < 2.5 and min(resized) > 1.8 * max(cropped), (cropped, resized)
+
+
+def test_frame_sizes():
+    """(decoded, encoded): kept sizes are decoded whole and cropped to even; --max-side scales straight to even."""
+    from brushwork.infer.video_io import frame_sizes
+
+    assert frame_sizes(64, 48, None) == ((64, 48), (64, 48))
+    assert frame_sizes(65, 49, None) == ((65, 49), (64, 48))
+    assert frame_sizes(65, 49, 100) == ((65, 49), (64, 48))  # no scaling needed: as without --max-side
+    assert frame_sizes(1001, 563, 500) == ((500, 280), (500, 280))
+    assert frame_sizes(1, 9, None) == ((2, 8), (2, 8))  # too thin to crop: scaled
