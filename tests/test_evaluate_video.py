@@ -142,6 +142,20 @@ def test_cli_prints_the_table_and_writes_plot_and_metrics(clip_path, invert_mode
     assert Image.open(out / "warping_error.png").size == (960, 420)
 
 
+def test_cli_blend_steadies_a_flickering_model(clip_path, make_flickering_model, tmp_path, capsys):
+    """Fresh noise on every frame: the blend row must measure clearly less flicker than the per-frame row (a blend
+    that changed nothing would tie it)."""
+    from brushwork.cli import main
+
+    model = make_flickering_model(tmp_path / "flicker.onnx")
+    out = tmp_path / "eval"
+    assert main(["evaluate-video", str(clip_path), "--model", str(model), "--temporal-blend", "0.8",
+                 "--out", str(out), "--device", "cpu"]) == 0
+    rows = {r["series"]: r for r in json.loads((out / "metrics.json").read_text())["rows"]}
+    assert rows["per-frame"]["warping_error"] > 3 * rows["input"]["warping_error"]  # the noise shows
+    assert rows["blend 0.8"]["warping_error"] < 0.6 * rows["per-frame"]["warping_error"], rows
+
+
 def test_cli_measures_along_farneback_when_asked(clip_path, invert_model, tmp_path, capsys):
     from brushwork.cli import main
 
