@@ -1,7 +1,7 @@
 """Seam benchmark: tiled vs untiled output of real models on real photos and video frames (issues 6, 18).
 
     python benchmarks/seams.py MODEL.onnx [MODEL2.onnx ...] [--images A.jpg DIR ...] [--sizes 1280x720,1920x1080]
-                               [--tile 384] [--naive] [--video CLIP.mp4 --frames 24]
+                               [--tile 384 | --max-memory 2] [--naive] [--video CLIP.mp4 --frames 24]
 
 Needs MODEL.onnx and MODEL.tiled.onnx (`brushwork export`). Per model, photo and size, one markdown row: the
 untiled run's seconds (`Stylizer`, the whole frame at once), the tiled default's PSNR against it, its seam ratio
@@ -48,7 +48,8 @@ def timed(stylize, image: np.ndarray) -> tuple[np.ndarray, float]:
 def compare(name: str, model: str, image: np.ndarray, args) -> None:
     """One markdown row (two with --naive) for one photo at one size."""
     height, width = image.shape[:2]
-    untiled, tiled = Stylizer(model, device="cpu"), TiledStylizer(model, device="cpu", tile=args.tile)
+    untiled = Stylizer(model, device="cpu")
+    tiled = TiledStylizer(model, device="cpu", tile=args.tile, max_memory=args.max_memory and args.max_memory * 2**30)
     untiled(image[:64, :64])  # warm-up
     untiled_s, tiled_s = [], []
     for _ in range(args.repeat):  # alternating, so that a change of load hits both
@@ -57,7 +58,8 @@ def compare(name: str, model: str, image: np.ndarray, args) -> None:
         out, seconds = timed(tiled, image)
         tiled_s.append(seconds)
     untiled_s = min(untiled_s)
-    rows = [("exact layer by layer (default)", tiled, out, min(tiled_s))]
+    mode = "exact layer by layer" + (" (spilled)" if tiled.plan(height, width).spill else "")
+    rows = [(mode, tiled, out, min(tiled_s))]
     if args.naive:
         naive = TiledStylizer(model, device="cpu", tile=args.tile, shared_stats=False)
         rows.append(("naive: per-tile statistics, hard cuts", naive, *timed(naive, image)))
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--images", nargs="*", default=["/work/shared/data/content"], help="files or folders")
     parser.add_argument("--sizes", default="native", help="WxH list, or 'native' (the photo's own size)")
     parser.add_argument("--tile", type=int, default=None, help="as `stylize --tile` (default: the runtime's)")
+    parser.add_argument("--max-memory", type=float, help="GiB, as `stylize --max-memory` (instead of --tile)")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs each; the best counts")
     parser.add_argument("--naive", action="store_true", help="also naive tiling (per-tile statistics)")
     parser.add_argument("--video", help="a clip: compare its first --frames frames instead of photos")

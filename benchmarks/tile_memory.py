@@ -58,6 +58,8 @@ def child(model: str, size: str, budget: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
     out = stylizer(frame)
     assert out.shape == frame.shape
+    if budget:
+        result["tiles"] += f", {stylizer.spilled_bytes / GiB:.2f} GiB to files"
     report(True)
 
 

@@ -87,9 +87,10 @@ class ArrayPool:
         return sum(a.nbytes for a in self.free)
 
     def take(self, nbytes: int, used: int, limit: float) -> np.ndarray | None:
-        """An array of at least nbytes (the smallest kept one that fits, or a new one), or None when `used`
-        bytes in use plus the kept ones plus a new one would pass `limit` even after dropping the kept ones."""
-        fits = [a for a in self.free if a.nbytes >= nbytes]
+        """An array of nbytes to 1.25 x nbytes (a kept one, or a new one), or None when `used` bytes in use plus
+        the kept ones plus a new one would pass `limit` even after dropping the kept ones. (A much larger kept
+        array would hold memory that the next activations may need; the net's sizes repeat exactly.)"""
+        fits = [a for a in self.free if nbytes <= a.nbytes <= 1.25 * nbytes]
         if fits:
             best = min(fits, key=lambda a: a.nbytes)
             self.free = [a for a in self.free if a is not best]

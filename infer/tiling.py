@@ -98,6 +98,7 @@ class TiledStylizer:
         self.tile = tile if tile is not None else DEFAULT_TILE
         self.max_memory, self.spill, self.shared_stats = max_memory, spill, shared_stats
         self._pool = ArrayPool()  # activation memory, kept from frame to frame
+        self.spilled_bytes = 0  # what the last frame wrote to temporary files
 
     @property
     def units(self) -> float:
@@ -119,6 +120,7 @@ class TiledStylizer:
             return self._naive(frame)
         pad = ((0, -h % STRIDE), (0, -w % STRIDE), (0, 0))  # as the network pads to its stride
         image = np.pad(frame, pad, mode="reflect") if any(p[1] for p in pad) else frame
+        self.spilled_bytes = 0
         out = self._run_program(image, self.plan(h, w))
         return out if out.shape[:2] == (h, w) else np.ascontiguousarray(out[:h, :w])
 
@@ -185,6 +187,7 @@ class TiledStylizer:
             used = sum(b.memory_bytes for b in buffers.values())
             memory = self._pool.take(step["cout"] * oh * ow * 4, used, plan.memory)  # None: a temporary file
             dst = Buffer((step["cout"], oh, ow), memory, self.spill)
+            self.spilled_bytes += 0 if memory is not None else step["cout"] * oh * ow * 4
         feeds = {}
         if step["prologue"] == "norm_relu":
             feeds = dict(zip((f"{p}_mean", f"{p}_var"), stats[step["stats"]]))
