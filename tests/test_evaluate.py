@@ -30,6 +30,7 @@ def run_dir(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_report_has_the_expected_fields_and_finite_numbers(tmp_path, run_dir, photo_dir, style_path, capsys):
     out = tmp_path / "eval"
     rc = main(["evaluate", "--model", str(run_dir), "--photos", str(photo_dir), "--style", str(style_path),
@@ -55,6 +56,7 @@ def test_report_has_the_expected_fields_and_finite_numbers(tmp_path, run_dir, ph
     assert len(list((out / "images").glob("*.png"))) == 2 * 4
 
 
+@pytest.mark.slow
 def test_gatys_beats_an_untrained_model(tmp_path, run_dir, photo_dir, style_path):
     """A random network is far from the style; a few L-BFGS iterations on the same loss must do better."""
     out = tmp_path / "eval"

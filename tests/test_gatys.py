@@ -52,6 +52,7 @@ def test_loss_decreases(tiny, optimizer, init):
     assert not torch.equal(x, start) and x.min() >= 0 and x.max() <= 1  # pixels moved and stayed showable
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("init", ["content", "noise"])
 def test_lbfgs_never_rises(tiny, init):
     """The reference must not get worse with more iterations: torch's L-BFGS without a line search rose again
