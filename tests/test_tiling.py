@@ -70,6 +70,15 @@ def test_strips_of_any_size_compute_the_untiled_network(tiny_net, model_path, ph
     assert np.abs(out - torch_untiled(tiny_net, photo)).max() <= 0.51  # rounding only
 
 
+def test_a_net_with_an_unbounded_output_too(tmp_path, photo):
+    """Checkpoints from before the scaled tanh (output="linear"): the head is only clamped, as in the network."""
+    torch.manual_seed(1)
+    net = TransformerNet(width=4, depth=1, output="linear").eval()
+    export_tiled(net, tmp_path / "linear.onnx", {"arch": "tiny"})
+    out = TiledStylizer(tmp_path / "linear.onnx", device="cpu", tile=24)(photo)
+    assert np.abs(out - torch_untiled(net, photo)).max() <= 0.51
+
+
 def test_activations_spilled_to_a_file_give_the_same_image(model_path, photo, tmp_path, monkeypatch):
     """A budget that holds the strips but not all the activations: some go to temporary files, gone after."""
     probe = TiledStylizer(model_path, device="cpu")
