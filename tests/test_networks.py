@@ -39,6 +39,20 @@ def test_bound_is_identity_like_at_mid_grey():
         build_transformer("johnson", output="sigmoid")
 
 
+def test_a_saturated_output_can_come_back():
+    """The guarded tanh: a pixel driven to black still gets a gradient back towards grey, none further out."""
+    net = build_transformer("johnson-light")
+    y = torch.tensor([-4.0, -4.0, 0.5], requires_grad=True)  # two saturated at ~0, one at mid-grey
+    out = net.to_rgb(y)
+    out.backward(torch.tensor([-1.0, 1.0, 1.0]))  # loss wants: brighter, darker, darker
+    slope_at_4 = 1 - torch.tanh(torch.tensor(9.0)) ** 2
+    assert y.grad[0] <= -0.1 * 0.5 * 2  # back in: at least a tenth of the slope (0.5 * 2 from the scaling)
+    assert 0 < y.grad[1] <= float(slope_at_4) * 1.01  # further out: tanh's own (vanishing) slope
+    assert y.grad[2] == pytest.approx(1.0)  # the middle: slope 1
+    with torch.no_grad():
+        assert torch.equal(net.to_rgb(y), out.detach())  # the guard changes gradients only
+
+
 def test_pad_to_stride_reflects():
     x = torch.arange(5.0).view(1, 1, 1, 5).expand(1, 1, 5, 5)
     p = pad_to_stride(x)

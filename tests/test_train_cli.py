@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from brushwork.cli import main
-from brushwork.models.checkpoint import load_checkpoint
+from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint
 from brushwork.train import loop
 
 
@@ -76,7 +76,7 @@ def test_train_interrupt_resume_through_the_cli(tmp_path, photo_dir, style_path,
 
     monkeypatch.setattr(loop.Trainer, "step", step_then_ctrl_c)
     argv = _args(photo_dir, style_path, tmp_path, "--arch", "johnson-light", "--steps", "24", "--log-every", "6",
-                 "--ckpt-every", "100", "--sample-every", "15", "--lr", "3e-3")
+                 "--ckpt-every", "100", "--sample-every", "15", "--lr", "1e-3")
     assert main(argv) == 130
     first = capsys.readouterr()
     run_dir = tmp_path / "runs" / "style"
@@ -89,7 +89,14 @@ def test_train_interrupt_resume_through_the_cli(tmp_path, photo_dir, style_path,
     assert load_checkpoint(run_dir / "model.pt")["step"] == 24
     totals = _totals(first.out) + _totals(second.out)
     assert len(totals) == 4  # steps 6 and 12, then 18 and 24
-    assert totals[-1] < 0.5 * totals[0], totals
+    # The bounded output starts inside the range (the unbounded net began far above and halved in 24 steps); the
+    # synthetic painting pulls towards dark, where a plain tanh saturated and the model died all black (the
+    # logged totals still fell ~10 % from batch to batch): the model must keep some contrast.
+    assert totals[-1] < 0.9 * totals[0], totals
+    net = model_from_checkpoint(load_checkpoint(run_dir / "model.pt"))
+    with torch.no_grad():
+        y = net(torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    assert y.std() > 0.02, float(y.std())
 
 
 def test_sigterm_exits_143(tmp_path, photo_dir, style_path, capsys, monkeypatch):
