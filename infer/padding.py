@@ -4,7 +4,7 @@
     out = stylize(padded)[:, :h, :w]
 
 The network downsamples by 4 and its residual blocks reflection-pad by 1 at that scale, which needs 2 pixels
-there: 8 at full resolution (models/export.py MIN_SIDE). A user does not care what the network needs, so a
+there: 8 at full resolution (MIN_SIDE, infer/contract.py). A user does not care what the network needs, so a
 1x1 icon or a 97x3 strip is padded on the bottom and right as the network itself pads to its stride (mirror
 images of the border), then cropped back. Only an empty frame (0 pixels) has nothing to stylize.
 """
@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import BrushworkError
-
-MIN_SIDE = 8  # same as models/export.py (which needs torch, so it is not imported here)
+from .contract import MIN_SIDE
 
 
 def pad_to_min_side(frames: np.ndarray, min_side: int = MIN_SIDE) -> tuple[np.ndarray, tuple[int, int]]:

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
+from .contract import INPUT_NAME
 from .padding import pad_to_min_side
 
-INPUT_NAME = "image"
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
@@ -137,5 +137,5 @@ def check_io(session, path: Path) -> None:
           and len(outputs) >= 1 and outputs[0].type == "tensor(uint8)")
     if not ok:
         found = ", ".join(f"{i.name} {i.type} {i.shape}" for i in inputs)
-        raise BrushworkError(f"{path}: not a brushwork model (inputs: {found}; expected one 'image' uint8 "
-                             "[N, H, W, 3]); export one with `brushwork export RUN -o model.onnx`")
+        raise BrushworkError(f"{path}: not a brushwork model (inputs: {found}; expected one '{INPUT_NAME}' "
+                             "uint8 [N, H, W, 3]); export one with `brushwork export RUN -o model.onnx`")

@@ -37,12 +37,10 @@ import numpy as np
 from .. import BrushworkError
 from .activations import ArrayPool, Buffer, combine, padded, window
 from .color import to_uint8
-from .padding import MIN_SIDE, pad_to_min_side
+from .contract import MIN_SIDE, STRIDE, TILED_FORMAT, TILED_FORMAT_KEY, TILED_PROGRAM_KEY, tiled_path
+from .padding import pad_to_min_side
 from .session import open_session
 
-STRIDE = 4
-TILED_SUFFIX = ".tiled.onnx"
-TILED_FORMAT = "2"  # models/tiled.py
 DEFAULT_TILE = 384  # strips of 384^2 frame pixels: measured fastest on a 2-core CPU (256-768 within 4%)
 
 # Memory model (CPU, onnxruntime, float32). Measured by benchmarks/tile_memory.py; see docs/benchmarks.md.
@@ -314,7 +312,7 @@ def plan_axis(length: int, tile: int) -> list[Span]:
 def companion_path(model_path: str | os.PathLike) -> Path:
     """`starry.onnx` -> `starry.tiled.onnx`; BrushworkError with the export command if it is missing."""
     path = Path(model_path)
-    tiled = path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
+    tiled = tiled_path(path)
     if not tiled.is_file():
         raise BrushworkError(f"--model {path}: no tile graph {tiled.name} beside it (needed by --tile/--max-memory); "
                              f"re-export with `brushwork export RUN -o {path}`")
@@ -323,10 +321,10 @@ def companion_path(model_path: str | os.PathLike) -> Path:
 
 def _read_program(props: dict, path: Path) -> list[dict]:
     """The steps the tile graph's branches compute, from its metadata, with each step's resolution."""
-    if props.get("tiled_format") != TILED_FORMAT or "tiled_program" not in props:
+    if props.get(TILED_FORMAT_KEY) != TILED_FORMAT or TILED_PROGRAM_KEY not in props:
         raise BrushworkError(f"{path}: not a tile graph this brushwork can run (an older export?); re-export the "
                              "model with `brushwork export RUN -o MODEL.onnx`")
-    steps, scale = json.loads(props["tiled_program"]), 1
+    steps, scale = json.loads(props[TILED_PROGRAM_KEY]), 1
     for step in steps:
         if step["op"] == "conv":
             scale = scale * step["stride"] // (2 if step["upsample"] else 1)

@@ -4,10 +4,10 @@
     brushwork export runs/starry -o starry16.onnx --fp16   # half precision (instance-norm statistics kept fp32)
     brushwork export runs/starry -o starry8.onnx --int8 --calibration photos/   # static int8 (QDQ) for CPUs
 
-I/O convention (IO_CONVENTION, also written into the file): input `image` uint8 (N, H, W, 3) RGB, output
-`stylized` uint8 (N, H, W, 3) RGB of the same size. The cast, /255, reflection padding to the stride, the network,
-the crop, clamp and rounding all live inside the graph: the runtime does no per-pixel work in Python and moves 4x
-fewer bytes than float32 would. Batch, height and width are dynamic.
+I/O convention (IO_CONVENTION in infer/contract.py, also written into the file): input `image` uint8 (N, H, W, 3)
+RGB, output `stylized` uint8 (N, H, W, 3) RGB of the same size. The cast, /255, reflection padding to the stride,
+the network, the crop, clamp and rounding all live inside the graph: the runtime does no per-pixel work in Python
+and moves 4x fewer bytes than float32 would. Batch, height and width are dynamic.
 
 We use the dynamo exporter (`torch.onnx.export(..., dynamo=True)`): it gives a clean graph of 90 nodes (johnson) with
 native InstanceNormalization and symbolic H/W, where the legacy TorchScript exporter emits 430 (166 Constants, shape
@@ -32,12 +32,10 @@ from torch import nn
 
 from .. import BrushworkError, __version__
 from ..data.images import atomic_write
+from ..infer.contract import INPUT_NAME, IO_CONVENTION, MIN_SIDE, OUTPUT_NAME, STRIDE
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .transformer_net import STRIDE, TransformerNet
+from .transformer_net import TransformerNet
 
-INPUT_NAME, OUTPUT_NAME = "image", "stylized"
-IO_CONVENTION = "input 'image' uint8 NHWC RGB (N,H,W,3); output 'stylized' uint8 NHWC RGB, same size"
-MIN_SIDE = 8  # reflection padding of the 3x3 convs at 1/4 resolution needs at least 2 pixels there
 OPSET = 20
 
 
@@ -151,7 +149,7 @@ def export_onnx(net: TransformerNet, path: str | os.PathLike, metadata: dict[str
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation chatter from torch.export internals, not the user's business
         program = torch.onnx.export(wrapper, (example,), dynamo=True, input_names=[INPUT_NAME],
-                                    output_names=[OUTPUT_NAME], dynamic_shapes={"image": dims}, opset_version=OPSET,
+                                    output_names=[OUTPUT_NAME], dynamic_shapes={INPUT_NAME: dims}, opset_version=OPSET,
                                     optimize=True, verbose=False)
     import onnx
 

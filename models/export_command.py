@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .. import BrushworkError
+from ..infer.contract import TILED_SUFFIX, tiled_path
 
 FP32_TOLERANCE = 1  # grey levels: rounding of values that land on .5 may differ, nothing more
 FP16_MEAN_TOLERANCE = 1.0
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration is not None and not args.int8:
         raise BrushworkError("--calibration is only used with --int8; add --int8 or drop it")
     from . import export as ex
-    from .tiled import export_tiled, tiled_path
+    from .tiled import export_tiled
 
     net, ckpt = ex.load_for_export(args.checkpoint)
     precision = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
@@ -65,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_output(args: argparse.Namespace) -> Path:
-    from .tiled import TILED_SUFFIX, tiled_path  # imports torch: fine here, never at module level (cli imports us)
-
     output: Path = args.output
     if output.suffix.lower() != ".onnx":
         raise BrushworkError(f"-o {output}: the output must be a .onnx file")

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from .. import BrushworkError
-from .export import INPUT_NAME, ExportWrapper, save_model_atomic, set_metadata
+from ..infer.contract import INPUT_NAME
+from .export import ExportWrapper, save_model_atomic, set_metadata
 from .transformer_net import TransformerNet
 
 

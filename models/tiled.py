@@ -43,12 +43,19 @@ import torch
 from torch import nn
 
 from .. import BrushworkError
-from .transformer_net import STRIDE, ConvLayer, TransformerNet, UpsampleConv
+from ..infer.contract import (
+    STRIDE,
+    TILED_FORMAT,
+    TILED_FORMAT_KEY,
+    TILED_IO_KEY,
+    TILED_PROGRAM_KEY,
+    TILED_SUFFIX,
+    tiled_path,
+)
+from .transformer_net import ConvLayer, TransformerNet, UpsampleConv
 
 OPSET = 20  # as the main export (models/export.py)
 IR_VERSION = 10  # what opset 20 needs; onnx 1.23 would write 14, which onnxruntime 1.31 cannot load
-TILED_SUFFIX = ".tiled.onnx"
-TILED_FORMAT = "2"  # 1: the whole network per tile with given statistics (thumbnail + refine); 2: layer by layer
 TILED_IO = "one branch per step of tiled_program; see brushwork/models/tiled.py"
 
 
@@ -226,7 +233,7 @@ def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> N
     net = model.cpu().float().eval()
     proto, steps = build_graph(net)
     set_metadata(proto, {**{str(k): v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()},
-                         "tiled_io": TILED_IO, "tiled_format": TILED_FORMAT, "tiled_program": json.dumps(steps)})
+                         TILED_IO_KEY: TILED_IO, TILED_FORMAT_KEY: TILED_FORMAT, TILED_PROGRAM_KEY: json.dumps(steps)})
     onnx.checker.check_model(proto, full_check=True)
     target = tiled_path(path)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # checked before it is put in place
@@ -251,13 +258,6 @@ def _check_parity(net: TransformerNet, path: Path) -> None:
     if diff > 1.0:
         raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff:.2f} grey "
                              "levels; please report this with the checkpoint")
-
-
-def tiled_path(path: str | os.PathLike) -> Path:
-    """`starry.onnx` -> `starry.tiled.onnx` (the runtime looks for the companion file there); a path that already
-    names a companion file is kept."""
-    path = Path(path)
-    return path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
 
 
 __all__ = ["STRIDE", "TILED_SUFFIX", "build_graph", "export_tiled", "program", "tiled_path"]

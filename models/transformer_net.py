@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError
+from ..infer.contract import STRIDE  # two stride-2 downsamplings; the upsampling path restores them
 
-STRIDE = 4  # two stride-2 downsamplings; the upsampling path restores exactly what they removed
 OUTPUTS = ("tanh", "linear")
 
 

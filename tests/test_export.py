@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from brushwork.cli import main
+from brushwork.infer.contract import METADATA_KEYS
 from brushwork.models.checkpoint import save_checkpoint
 from brushwork.models.export import ExportWrapper, psnr, resolve_checkpoint
 from brushwork.models.transformer_net import build_transformer
@@ -112,6 +113,7 @@ def test_metadata_and_single_file(exported):
     assert meta["style_name"] == "starry" and meta["style_sha256"] == "ab" * 32
     assert "uint8 NHWC" in meta["io"] and '"steps": 100' in meta["training_config"]
     assert meta["brushwork_version"]
+    assert tuple(meta) == METADATA_KEYS  # the keys the runtime reads (infer/contract.py)
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no staging leftovers
     assert all(not t.HasField("data_location") or t.data_location == 0 for t in model.graph.initializer)
 

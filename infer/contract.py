@@ -1,0 +1,43 @@
+"""What an exported file looks like: the one contract between the export (torch) and the runtime (no torch).
+
+    from brushwork.infer.contract import INPUT_NAME, STRIDE, tiled_path
+    session.run(None, {INPUT_NAME: frames})          # uint8 (N, H, W, 3) RGB in, uint8 (N, H, W, 3) RGB out
+    tiled_path("starry.onnx")                         # -> starry.tiled.onnx, the tile graph beside it
+
+models/export.py and models/tiled.py write files by it; infer/session.py and infer/tiling.py read them by it.
+It lives on the torch-free side so that both can import it; it imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The main graph (models/export.py): one input, one output, per-pixel work inside the graph.
+INPUT_NAME, OUTPUT_NAME = "image", "stylized"
+IO_CONVENTION = "input 'image' uint8 NHWC RGB (N,H,W,3); output 'stylized' uint8 NHWC RGB, same size"
+
+# The network's geometry (models/transformer_net.py).
+STRIDE = 4  # two stride-2 downsamplings; the upsampling path restores exactly what they removed
+MIN_SIDE = 8  # reflection padding of the 3x3 convs at 1/4 resolution needs at least 2 pixels there
+
+# metadata_props of every exported file, strings only (models/export.py build_metadata writes them in this order).
+METADATA_KEYS = ("producer", "brushwork_version", "arch", "arch_kwargs", "stride", "style_name", "style_sha256",
+                 "io", "precision", "training_step", "training_config")
+
+# The tile graph (models/tiled.py writes it, infer/tiling.py runs it): a companion file beside the main export
+# with the main export's metadata plus these keys.
+TILED_SUFFIX = ".tiled.onnx"
+TILED_FORMAT = "2"  # 1: the whole network per tile with given statistics (thumbnail + refine); 2: layer by layer
+TILED_IO_KEY, TILED_FORMAT_KEY, TILED_PROGRAM_KEY = "tiled_io", "tiled_format", "tiled_program"
+
+
+def tiled_path(path: str | os.PathLike) -> Path:
+    """`starry.onnx` -> `starry.tiled.onnx` (the runtime looks for the companion file there); a path that already
+    names a companion file is kept."""
+    path = Path(path)
+    return path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
+
+
+__all__ = ["INPUT_NAME", "IO_CONVENTION", "METADATA_KEYS", "MIN_SIDE", "OUTPUT_NAME", "STRIDE", "TILED_FORMAT",
+           "TILED_FORMAT_KEY", "TILED_IO_KEY", "TILED_PROGRAM_KEY", "TILED_SUFFIX", "tiled_path"]
