@@ -8,7 +8,8 @@
     brushwork serve --models my_models/
 
 A verb module defines `add_arguments(parser)` (argparse only: no heavy imports at module level, so `--help`
-is instant and `stylize` never loads torch) and `run(args) -> int`.
+is instant and `stylize` never loads torch) and `run(args) -> int`. `bench` is dispatched here (class Bench), so
+that infer/ never names train/.
 """
 
 from __future__ import annotations
@@ -19,8 +20,33 @@ import sys
 
 from . import BrushworkError, __version__
 
-# verb -> (module, one-line help). A plain dict: the order here is the order in `brushwork --help`.
-VERBS: dict[str, tuple[str, str]] = {
+# `bench` target -> benchmark module; each owns its parser (`main(target, argv)`) and torch is imported only by the
+# training one. Any other target is an exported model.
+BENCHMARKS = {"train": "brushwork.train.bench"}
+MODEL_BENCHMARK = "brushwork.infer.bench"
+
+
+class Bench:
+    """Benchmarks. Speed goals live here, never in unit tests.
+
+    brushwork bench train [--batch-size 4 ...]        training images/s (torch; see `bench train --help`)
+    brushwork bench MODEL.onnx [--size 1920x1080 ...] inference fps and per-stage video times (no torch)
+    """
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("target", help="'train', or an exported .onnx model")
+        parser.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark (see TARGET --help)")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module(BENCHMARKS.get(args.target, MODEL_BENCHMARK))
+        return module.main(args.target, args.rest)
+
+
+# verb -> (module name, or a class with the same two functions; one-line help). A plain dict: the order here is the
+# order in `brushwork --help`.
+VERBS: dict[str, tuple[str | type, str]] = {
     "train": ("brushwork.train.command", "train a style transformation network on a folder of photos"),
     "export": ("brushwork.models.export_command", "export a trained model to a deployable ONNX file"),
     "stylize": ("brushwork.infer.command", "stylize an image, a folder of images or a video with an ONNX model"),
@@ -30,7 +56,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
     "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
-    "bench": ("brushwork.infer.bench_command", "benchmarks: `bench train` or `bench MODEL.onnx`"),
+    "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),
     "serve": ("brushwork.infer.serve_command", "a web page and an HTTP API for stylizing pictures and videos"),
 }
 
@@ -41,7 +67,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     modules = {}
     for verb, (module_name, help_text) in VERBS.items():
-        module = importlib.import_module(module_name)  # a missing module fails here, loudly: never a missing verb
+        # a missing module fails here, loudly: never a missing verb
+        module = importlib.import_module(module_name) if isinstance(module_name, str) else module_name
         p = sub.add_parser(verb, help=help_text, description=(module.__doc__ or help_text).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
