@@ -16,7 +16,6 @@ size keep their EXIF and colour profile unless --strip-metadata (infer/pictures.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import sys
@@ -159,9 +158,6 @@ def make_stylizer(args: argparse.Namespace):
     path = args.model if args.model is not None else _style_path(args.style or _default_style())
     if args.tile is None and args.max_memory_bytes is None:
         return Stylizer(path, device=args.device, threads=args.threads)
-    if importlib.util.find_spec("brushwork.infer.tiling") is None:
-        raise BrushworkError("--tile/--max-memory need brushwork.infer.tiling, which this install lacks; "
-                             "drop the flag or upgrade brushwork")
     from .tiling import TiledStylizer
 
     return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device,
@@ -190,9 +186,6 @@ def make_blender(args: argparse.Namespace):
     """The TemporalBlender that --temporal-blend asks for, or None."""
     if not args.temporal_blend:
         return None
-    if importlib.util.find_spec("brushwork.infer.temporal") is None:
-        raise BrushworkError("--temporal-blend needs brushwork.infer.temporal, which this install lacks; "
-                             "drop the flag or upgrade brushwork")
     from .temporal import TemporalBlender
 
     options = {"flow_side": args.flow_side, "preset": args.flow_preset}

@@ -94,11 +94,8 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
 def _load_onnx(path: str, device: torch.device) -> tuple[Stylize, dict]:
     if not Path(path).is_file():
         raise BrushworkError(f"--model {path}: no such file")
-    try:
-        from ..infer import Stylizer
-    except ImportError:
-        raise BrushworkError("--model: this install cannot run ONNX models (brushwork.infer.Stylizer is missing); "
-                             "give the training checkpoint (.pt) or run directory instead") from None
+    from ..infer import Stylizer
+
     stylizer = Stylizer(path, device="cpu" if device.type == "cpu" else "auto")
     config = stylizer.metadata.get("training_config") or "{}"
     try:
