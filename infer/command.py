@@ -20,8 +20,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import BrushworkError
+
+if TYPE_CHECKING:  # the verb's module imports nothing heavy at load time (cli.py)
+    from .session import StylizerLike
 
 SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
               "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
@@ -67,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
     check_flags(args, kind)
     check_output(args.input, args.output, kind, args.overwrite)
     stylizer = make_stylizer(args)
-    print(f"model {model_summary(stylizer)} on {getattr(stylizer, 'provider', 'CPUExecutionProvider')}",
-          file=sys.stderr)
+    print(f"model {model_summary(stylizer)} on {stylizer.provider}", file=sys.stderr)
     if kind == "video":
         return stylize_video_file(args, stylizer)
     if kind == "animation":
@@ -176,10 +179,10 @@ def _style_path(name: str) -> Path:
     return style_path(name)
 
 
-def model_summary(stylizer) -> str:
-    meta = getattr(stylizer, "metadata", {}) or {}
+def model_summary(stylizer: StylizerLike) -> str:
+    meta = stylizer.metadata
     parts = [meta.get("arch"), meta.get("precision"), meta.get("style_name") and f"style {meta['style_name']}"]
-    return f"{stylizer.path if hasattr(stylizer, 'path') else ''} ({', '.join(p for p in parts if p)})"
+    return f"{stylizer.path} ({', '.join(p for p in parts if p)})"
 
 
 def make_blender(args: argparse.Namespace):
@@ -211,13 +214,11 @@ def make_post(args: argparse.Namespace, blender=None):
 
 
 def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
-    from .pictures import batch_function
     from .video import stylize_video
 
-    stylize_batch = batch_function(stylizer)  # the tiled stylizer works frame by frame
     blender = make_blender(args)
     try:
-        stages = stylize_video(args.input, args.output, stylize_batch, make_post(args, blender),
+        stages = stylize_video(args.input, args.output, stylizer.batch, make_post(args, blender),
                                prefetch=blender.prefetch if blender else None, batch_size=args.batch_size,
                                crf=args.crf, preset=args.preset, max_side=args.max_side, progress=not args.quiet)
     finally:

@@ -59,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _demo_style(name: str, path: Path, photo: np.ndarray, out: Path, args: argparse.Namespace) -> np.ndarray:
     from ..data.images import write_image
-    from .pictures import batch_function
     from .session import Stylizer
     from .video import stylize_video
 
@@ -67,8 +66,7 @@ def _demo_style(name: str, path: Path, photo: np.ndarray, out: Path, args: argpa
     result = stylizer(photo)
     write_image(out / f"photo_{name}.jpg", result)
     if not args.no_video:
-        stages = stylize_video(SAMPLES / "clip.mp4", out / f"clip_{name}.mp4", batch_function(stylizer),
-                               progress=False)
+        stages = stylize_video(SAMPLES / "clip.mp4", out / f"clip_{name}.mp4", stylizer.batch, progress=False)
         print(f"{name}: {stages.report()}", file=sys.stderr)
     return result
 

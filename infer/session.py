@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +24,18 @@ from .contract import INPUT_NAME
 from .padding import pad_to_min_side
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+class StylizerLike(Protocol):
+    """What the runtime asks of a stylizer; Stylizer and infer/tiling.py's TiledStylizer both are one."""
+
+    path: Path  # the .onnx file the session runs
+    provider: str  # the onnxruntime execution provider it got
+    metadata: dict[str, str]  # the file's metadata_props (infer/contract.py METADATA_KEYS)
+
+    def __call__(self, frame): ...  # uint8 (H, W, 3) RGB -> same shape; a path or PIL image -> a PIL image
+
+    def batch(self, frames: np.ndarray) -> np.ndarray: ...  # uint8 (N, H, W, 3) RGB -> same shape
 
 
 class Stylizer:

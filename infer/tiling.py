@@ -122,6 +122,12 @@ class TiledStylizer:
         out = self._run_program(image, self.plan(h, w))
         return out if out.shape[:2] == (h, w) else np.ascontiguousarray(out[:h, :w])
 
+    def batch(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, 3) RGB frames -> stylized, same shape: frame by frame (the budget is for one frame)."""
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"expected uint8 (N, H, W, 3) RGB frames, got {frames.dtype} {frames.shape}")
+        return np.stack([self(frame) for frame in frames])
+
     def plan(self, height: int, width: int) -> Plan:
         """Strip size and memory for activations for a frame of this size (BrushworkError if the budget cannot
         hold it). Activations that do not fit go to temporary files, the largest first to be created there."""

@@ -208,3 +208,12 @@ def test_stylize_cli_with_tiles(model_path, photo, tmp_path):
                  "--device", "cpu"]) == 0
     expected = TiledStylizer(model_path, device="cpu", tile=24)(photo)
     np.testing.assert_array_equal(np.asarray(Image.open(target)), expected)
+
+
+def test_batch_is_frame_by_frame(model_path, photo):
+    """TiledStylizer follows the Stylizer protocol: `batch` (what videos and animations call) is each frame alone."""
+    stylizer = TiledStylizer(model_path, device="cpu", tile=64)
+    frames = np.stack([photo, np.ascontiguousarray(photo[::-1])])
+    out = stylizer.batch(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[1], stylizer(frames[1]))
