@@ -1,4 +1,5 @@
-"""The torch-free runtime: onnxruntime + numpy + PyAV + Pillow.
+"""The torch-free runtime: onnxruntime + numpy + PyAV + Pillow, and OpenCV for the optical flow of
+`--temporal-blend` (infer/flow.py).
 
     from brushwork.infer import Stylizer, stylize_file, stylize_frames
     stylizer = Stylizer("starry.onnx")
