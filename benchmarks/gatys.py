@@ -25,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from brushwork.train.gatys import pick_device, scaled_shape, stylize
+from brushwork.train.device import resolve_device
+from brushwork.train.gatys import scaled_shape, stylize
 from brushwork.train.gatys_config import GatysConfig
 from brushwork.train.gatys_memory import estimate_bytes
 
@@ -71,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = GatysConfig(content=args.content, styles=[args.style], output=os.path.join(tmp, "out.png"),
                           size=args.size, steps=args.steps, optimizer=args.optimizer, device=args.device)
-        device = pick_device(cfg.device)
+        device = resolve_device(cfg.device)
         rss_before = rss_now()
         start = time.perf_counter()
         result = stylize(cfg, progress=False, on_step=lambda step, terms: ends.append(time.perf_counter()))

@@ -9,9 +9,11 @@ import sys
 import pytest
 import torch
 
+from brushwork import BrushworkError
 from brushwork.cli import main
 from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint
 from brushwork.train import loop
+from brushwork.train.device import resolve_device
 
 
 def _args(photo_dir, style_path, tmp_path, *extra):
@@ -57,6 +59,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, photo_dir, style_path, capsy
 def test_gpu_asked_for_but_absent(tmp_path, photo_dir, style_path, capsys):
     assert main([*_args(photo_dir, style_path, tmp_path), "--device", "cuda"]) == 2
     _one_error_line(capsys, r"--device cuda: no CUDA GPU")
+
+
+def test_one_device_rule_for_every_torch_verb():
+    """train/device.py serves train, bench train, gatys and evaluate: auto falls back to the CPU, a name that is
+    not a device or a GPU that is not there is a BrushworkError."""
+    expected = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    assert resolve_device("auto") == expected and resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(BrushworkError, match="is not a device"):
+        resolve_device("gpu")
+    with pytest.raises(BrushworkError, match="--device cuda:99"):
+        resolve_device("cuda:99")
 
 
 def _totals(text):

@@ -81,7 +81,7 @@ def _describe(device: torch.device) -> str:
 def main(target: str = "train", argv: list[str] | None = None) -> int:
     args = parse_args(argv or [])
     from .budget import parse_duration
-    from .distributed import resolve_device
+    from .device import resolve_device
     from .precision import amp_dtype
 
     if args.threads:

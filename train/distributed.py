@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from .. import BrushworkError
+from .device import resolve_device
 
 
 @dataclass
@@ -30,21 +30,6 @@ class Context:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto' -> this process's GPU if there is one, else the CPU; 'cuda' without a GPU is an error."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise BrushworkError(f"--device {name}: no CUDA GPU is available to this torch "
-                                 f"(torch {torch.__version__}); use --device cpu or auto")
-        index = int(name.split(":")[1]) if ":" in name else local_rank
-        if index >= torch.cuda.device_count():
-            raise BrushworkError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
-        return torch.device("cuda", index)
-    return torch.device("cpu")
 
 
 def setup(device_name: str) -> Context:

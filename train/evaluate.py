@@ -25,7 +25,8 @@ import torch
 from .. import BrushworkError, __version__
 from ..data.images import list_images, open_rgb, resize_to_side
 from ..models.vgg import build_vgg
-from .gatys import initial_image, iterate, pick_device, to_tensor, to_uint8
+from .device import resolve_device
+from .gatys import initial_image, iterate, to_tensor, to_uint8
 from .gatys_config import GatysConfig
 from .gatys_memory import check_memory
 from .losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
@@ -202,7 +203,7 @@ def _check_inputs(cfg: EvaluateConfig) -> tuple[list[Path], torch.device]:
     model = Path(cfg.model)
     if not model.exists():
         raise BrushworkError(f"--model {model}: no such file or run directory")
-    return photos, pick_device(cfg.device)
+    return photos, resolve_device(cfg.device)
 
 
 def _gatys_config(cfg: EvaluateConfig, settings: dict, style_side: int) -> GatysConfig:

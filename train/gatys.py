@@ -28,6 +28,7 @@ from .. import BrushworkError
 from ..data.images import IMAGE_SUFFIXES, open_rgb, resize_to_side, write_image
 from ..infer.color import luminance_transfer, match_color, match_luminance, rgb_to_ycbcr
 from ..models.vgg import build_vgg
+from .device import resolve_device
 from .gatys_config import GatysConfig
 from .gatys_memory import check_memory, check_shape
 from .lbfgs import BoxLBFGS
@@ -41,21 +42,6 @@ class GatysResult:
     image: np.ndarray
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' -> the GPU when there is one, else the CPU; a GPU asked for but absent is the user's error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise BrushworkError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BrushworkError(f"--device {name}: no CUDA GPU is available here; use --device cpu")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise BrushworkError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
-    return device
 
 
 # ---- images: uint8 arrays at the boundary, (1, 3, H, W) float [0, 1] tensors inside ----------------------------
@@ -185,7 +171,7 @@ def check_paths(cfg: GatysConfig) -> None:
 def prepare(cfg: GatysConfig) -> tuple[np.ndarray, list[np.ndarray], torch.device]:
     """Every check that can fail on user input, before any heavy work: paths, images, device, memory."""
     check_paths(cfg)
-    device = pick_device(cfg.device)
+    device = resolve_device(cfg.device)
     content, styles = open_rgb(cfg.content), [open_rgb(p) for p in cfg.styles]
     shapes = [scaled_shape(content, cfg.size), *(scaled_shape(s, cfg.style_side) for s in styles)]
     for path, shape in zip([cfg.content, *cfg.styles], shapes):
