@@ -24,7 +24,6 @@ from .. import BrushworkError
 from ..data.metadata import Metadata
 from .animation_io import ANIMATION_FORMATS, Animation, read_animation, write_animated_picture, write_video
 from .pictures import Options
-from .session import StylizerLike
 from .video_io import VIDEO_SUFFIXES
 
 ANIMATION_OUTPUTS = tuple(ANIMATION_FORMATS) + VIDEO_SUFFIXES
@@ -37,7 +36,7 @@ def check_animation_output(src: Path, dst: Path) -> None:
                              f"cannot hold an animation; write one of {', '.join(ANIMATION_OUTPUTS)}")
 
 
-def stylize_animation(src: Path, dst: Path, stylizer: StylizerLike, options: Options) -> str:
+def stylize_animation(src: Path, dst: Path, stylizer, options: Options) -> str:
     """Stylize every frame of an animated picture into `dst`; returns a short report for the log."""
     check_animation_output(src, dst)
     start = time.perf_counter()

@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -25,9 +24,6 @@ from PIL import Image, ImageOps
 from .. import BrushworkError
 from ..data.images import open_image, resize_to_side, to_rgb, write_image
 from ..data.metadata import read_metadata
-
-if TYPE_CHECKING:
-    from .session import StylizerLike
 
 Post = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (input frame, stylized frame) -> output frame
 
@@ -45,8 +41,7 @@ class Options:
     progress: bool = False
 
 
-def stylize_file(src: str | os.PathLike, dst: str | os.PathLike, stylizer: StylizerLike,
-                 options: Options | None = None) -> str:
+def stylize_file(src: str | os.PathLike, dst: str | os.PathLike, stylizer, options: Options | None = None) -> str:
     """Stylize one picture file into `dst` (written atomically); returns a short report for the log."""
     from .animation import stylize_animation
     from .animation_io import is_animated
@@ -61,7 +56,7 @@ def stylize_file(src: str | os.PathLike, dst: str | os.PathLike, stylizer: Styli
     return f"{frame.shape[1]}x{frame.shape[0]}"
 
 
-def stylize_picture(stylizer: StylizerLike, picture: str | os.PathLike | Image.Image) -> Image.Image:
+def stylize_picture(stylizer, picture: str | os.PathLike | Image.Image) -> Image.Image:
     """A path or a PIL image -> the stylized PIL image, upright, with the metadata in `.info` under Pillow's
     own keys ('exif', 'icc_profile', PNG text keys), as if it had been opened from a file. A still picture: of an
     animation this is the first frame (`stylize_file` does every frame)."""
@@ -79,8 +74,7 @@ def stylize_picture(stylizer: StylizerLike, picture: str | os.PathLike | Image.I
     return out
 
 
-def stylize_frame(stylizer: StylizerLike, frame: np.ndarray, post: Post | None = None,
-                  src: Path | None = None) -> np.ndarray:
+def stylize_frame(stylizer, frame: np.ndarray, post: Post | None = None, src: Path | None = None) -> np.ndarray:
     """One uint8 (H, W, 3) frame through the model and `post`; an empty frame is an error naming `src`."""
     if frame.size == 0:
         where = f"{src}: " if src else ""
