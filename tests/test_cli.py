@@ -63,7 +63,9 @@ def test_bench_train_smoke(capsys):
     bought = re.fullmatch(r"--time-budget 8h buys about ([\d,]+) images at 32 px = ([\d,]+) steps at batch 2 .*",
                           lines[-1])
     images, steps = (int(g.replace(",", "")) for g in bought.groups())
-    assert images == pytest.approx(float(rate) * 8 * 3600, rel=0.01) and steps == pytest.approx(images / 2, abs=1)
+    # The rate is printed to 2 decimals: on a slow machine (0.04 img/s) that rounding alone is over 1 %.
+    assert images == pytest.approx(float(rate) * 8 * 3600, rel=0.01, abs=0.005 * 8 * 3600 + 1)
+    assert steps == pytest.approx(images / 2, abs=1)
 
 
 def test_bench_model_smoke(make_invert_model, tmp_path, capsys):
