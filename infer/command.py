@@ -43,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
     run.add_argument("--batch-size", type=int, default=4, help="video frames per model call (default: %(default)s)")
-    run.add_argument("--tile", type=int, metavar="N", help="stylize in N-pixel tiles without seams (big images)")
-    run.add_argument("--max-memory", metavar="SIZE", help="pick the tile size to stay under SIZE, e.g. 2GB, 512MB")
+    run.add_argument("--tile", type=int, metavar="N",
+                     help="bounded memory: strips of about N*N pixels at a time (same picture as untiled)")
+    run.add_argument("--max-memory", metavar="SIZE",
+                     help="stay under SIZE, e.g. 2GB, 512MB (layer outputs that do not fit go to temporary files)")
     look = parser.add_argument_group("look")
     look.add_argument("--max-side", type=int, help="resize so the longest side is at most this (default: keep size)")
     look.add_argument("--preserve-color", choices=("luminance", "histogram"),
