@@ -254,6 +254,9 @@ class Run:
             monitor.message(f"done: {self.step} steps; model saved to {model_path}")
             return FitResult(self.run_dir, self.step, model_path)
         except Diverged as e:
+            # Every rank is here (they agreed on it): meet before the process group is torn down, or the first rank
+            # to leave can abort the other's gloo threads ("terminate called without an active exception").
+            distributed.barrier(self.ctx)
             last = self.last_ckpt or "none yet"
             raise Diverged(f"{e}; stopping without saving it (last good checkpoint: {last}); "
                            "try a lower --lr, --grad-clip 1, or --amp off") from None
