@@ -19,6 +19,7 @@ from .. import BrushworkError
 from ..models.export import resolve_checkpoint
 
 ONNX_PREFIX = "net."  # models/export.py wraps the network as ExportWrapper.net
+WEIGHTLESS_OPTIONS = {"output"}  # architecture options without weights of their own: any value seeds any
 
 
 def load_init(source: str, arch: str) -> tuple[dict[str, torch.Tensor], dict]:
@@ -53,7 +54,7 @@ def _from_checkpoint(path: Path) -> tuple[dict, str, int | None]:
     from ..models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    if set(ckpt.get("arch_kwargs") or {}) - {"output"}:  # the output bound has no weights: any seeds any
+    if set(ckpt.get("arch_kwargs") or {}) - WEIGHTLESS_OPTIONS:
         raise BrushworkError(f"--init {path}: architecture options {ckpt['arch_kwargs']} cannot seed a training run")
     return ckpt["model"], ckpt["arch"], ckpt.get("step")
 
@@ -70,7 +71,7 @@ def _from_onnx(path: Path, source: str) -> tuple[dict, str, int | None]:
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("producer") != "brushwork":
         raise BrushworkError(f"--init {source}: not a `brushwork export` file (no brushwork metadata)")
-    if meta.get("precision") == "int8" or set(json.loads(meta.get("arch_kwargs") or "{}")) - {"output"}:
+    if meta.get("precision") == "int8" or set(json.loads(meta.get("arch_kwargs") or "{}")) - WEIGHTLESS_OPTIONS:
         raise BrushworkError(f"--init {source}: an {meta.get('precision')} export cannot seed training; "
                              "use the fp32 or fp16 export, or the run directory")
     state = {}

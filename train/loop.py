@@ -38,7 +38,6 @@ from .run_dir import check_writable, checkpoints, find_resume, load_resume, load
 from .schedule import learning_rate
 from .signals import StopSignal
 
-ARCH_KWARGS = {"output": "tanh"}  # written into every checkpoint: older ones, without it, load as unbounded
 UNPLANNED = 10**9  # the step count of a --time-budget run before its speed is measured
 
 
@@ -74,7 +73,7 @@ class Trainer:
         self.ctx = ctx or distributed.Context(device=device)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
-        self.model = build_transformer(cfg.arch, **ARCH_KWARGS).to(device, memory_format=self.memory_format)
+        self.model = build_transformer(cfg.arch).to(device, memory_format=self.memory_format)
         vgg = build_vgg(cfg.vgg_weights).to(device, memory_format=self.memory_format)
         self.loss = PerceptualLoss(vgg, [style.to(device)], content_layers=cfg.content_layers,
                                    style_layers=cfg.style_layers, content_weight=cfg.content_weight,
@@ -299,7 +298,8 @@ class Run:
         return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
 
     def _common(self) -> dict:
-        common = {"arch": self.cfg.arch, "arch_kwargs": dict(ARCH_KWARGS), "step": self.step,
+        # The output bound is recorded: checkpoints without it load unbounded (models/checkpoint.py arch_kwargs).
+        common = {"arch": self.cfg.arch, "arch_kwargs": {"output": self.trainer.model.output}, "step": self.step,
                   "config": self.cfg.to_dict(), "style": self.style_info, "init": self.init_info}
         if self.budget is not None:
             common["budget"] = self.budget.state()
