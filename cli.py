@@ -48,6 +48,7 @@ class Bench:
 # order in `brushwork --help`.
 VERBS: dict[str, tuple[str | type, str]] = {
     "train": ("brushwork.train.command", "train a style transformation network on a folder of photos"),
+    "distill": ("brushwork.train.distill_command", "distill a style into a small student, real time on a CPU"),
     "export": ("brushwork.models.export_command", "export a trained model to a deployable ONNX file"),
     "stylize": ("brushwork.infer.command", "stylize an image, a folder of images or a video with an ONNX model"),
     "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),

@@ -35,10 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="an image (also an animated GIF/PNG/WebP), a folder of images, or a "
                                                  "video (mp4 mov mkv webm avi)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output file (or folder for a folder)")
-    model = parser.add_argument_group("model").add_mutually_exclusive_group()
+    models = parser.add_argument_group("model")
+    model = models.add_mutually_exclusive_group()
     model.add_argument("--model", type=Path, help="an .onnx file written by `brushwork export`")
     model.add_argument("--style", metavar="NAME", help="a style that ships with brushwork (`brushwork styles`; "
                                                        "default: the first one listed there)")
+    models.add_argument("--quality", choices=("auto", "fast", "full"),
+                       help="with --style: fast = the style's small student (real time on a CPU), full = the full "
+                       "network; auto (default) = the student on the CPU, the full network on a GPU")
     run = parser.add_argument_group("runtime")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
@@ -160,7 +164,9 @@ def make_stylizer(args: argparse.Namespace):
     """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
     from .session import Stylizer
 
-    path = args.model if args.model is not None else _style_path(args.style or _default_style())
+    if args.model is not None and args.quality:
+        raise BrushworkError("--quality chooses between a shipped style's models; with --model the file given runs")
+    path = args.model if args.model is not None else _style_path(args.style or _default_style(), args)
     if args.tile is None and args.max_memory_bytes is None:
         return Stylizer(path, device=args.device, threads=args.threads)
     from .tiling import TiledStylizer
@@ -175,10 +181,12 @@ def _default_style() -> str:
     return default_style()
 
 
-def _style_path(name: str) -> Path:
+def _style_path(name: str, args: argparse.Namespace) -> Path:
+    from .session import runs_on_cpu
     from .styles import style_path
 
-    return style_path(name)
+    quality = args.quality or "auto"
+    return style_path(name, quality=quality, on_cpu=quality == "auto" and runs_on_cpu(args.device))
 
 
 def model_summary(stylizer: StylizerLike) -> str:

@@ -1,6 +1,7 @@
 """Print what an exported model is: its metadata, inputs and outputs.
 
     brushwork info starry.onnx
+    brushwork info starry_night          # a shipped style: its full model and, if it has one, its fast student
 """
 
 from __future__ import annotations
@@ -14,26 +15,45 @@ ORDER = ("producer", "brushwork_version", "arch", "arch_kwargs", "precision", "s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="an .onnx file written by `brushwork export`")
+    parser.add_argument("model", type=Path, help="an .onnx file written by `brushwork export`, or the name of a "
+                        "shipped style (`brushwork styles`)")
     parser.add_argument("--json", action="store_true", help="print the metadata as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from .session import Stylizer
 
-    stylizer = Stylizer(args.model, device="cpu")
-    meta = stylizer.metadata
-    if args.json:
-        print(json.dumps(meta, indent=2, sort_keys=True))
+    paths = [args.model] if args.model.exists() else _shipped(str(args.model))
+    stylizers = [Stylizer(path, device="cpu") for path in paths]
+    if args.json:  # one document: the metadata, or {file name: metadata} for a style and its student
+        metas = {s.path.name: s.metadata for s in stylizers}
+        print(json.dumps(metas if len(metas) > 1 else stylizers[0].metadata, indent=2, sort_keys=True))
         return 0
-    print(f"{args.model}  ({args.model.stat().st_size / 2**20:.2f} MB)")
+    for i, stylizer in enumerate(stylizers):
+        print("\n" * bool(i), end="")
+        _show(stylizer)
+    return 0
+
+
+def _shipped(name: str) -> list[Path]:
+    """The files of a shipped style: the full model, then the student if it ships one."""
+    from .styles import list_styles, style_path
+
+    if name not in {s["name"] for s in list_styles()}:
+        return [Path(name)]  # not a style either: Stylizer says the file is missing
+    entry = next(s for s in list_styles() if s["name"] == name)
+    return [style_path(name, quality="full")] + ([style_path(name, quality="fast")] if entry.get("student") else [])
+
+
+def _show(stylizer) -> None:
+    meta, path = stylizer.metadata, stylizer.path
+    print(f"{path}  ({path.stat().st_size / 2**20:.2f} MB)")
     order = list(ORDER) + sorted(set(meta) - set(ORDER))
     for key, value in ((k, meta[k]) for k in order if k in meta):
         print(f"  {key:<20} {_pretty(value)}")
     for kind, args_ in (("input", stylizer.session.get_inputs()), ("output", stylizer.session.get_outputs())):
         for arg in args_:
             print(f"  {kind:<20} {arg.name} {arg.type} {arg.shape}")
-    return 0
 
 
 def _pretty(value: str) -> str:

@@ -110,6 +110,11 @@ def providers_for(device: str) -> list:
     raise BrushworkError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
 
 
+def runs_on_cpu(device: str) -> bool:
+    """Whether a model opened with --device `device` will run on the CPU (no CUDA provider or no GPU)."""
+    return providers_for(device)[0] == "CPUExecutionProvider"
+
+
 def _cuda_device_present() -> bool:
     # Without a GPU, asking onnxruntime-gpu for CUDA prints errors before it falls back; look for a driver first.
     return Path("/dev/nvidiactl").exists() or os.name == "nt"

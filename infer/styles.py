@@ -1,9 +1,11 @@
 """The registry of styles that ship with brushwork: brushwork/styles/index.json next to the .onnx files.
 
     {"styles": [{"name": "starry_night", "file": "starry_night.onnx", "title": "The Starry Night",
-                 "artist": "Vincent van Gogh", "sha256": "..."}]}
+                 "artist": "Vincent van Gogh", "sha256": "...", "student": "starry_night.fast.onnx"}]}
 
-`brushwork styles` lists them; `brushwork stylize ... --style starry_night` uses one.
+`brushwork styles` lists them; `brushwork stylize ... --style starry_night` uses one. A style may ship a student
+(`brushwork distill`): a small network that reproduces the full one and runs in real time on a CPU. --quality
+picks: fast (the student), full, or auto (default): the student when the model will run on the CPU.
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ def default_style(folder: Path | None = None) -> str:
     return styles[0]["name"]
 
 
-def style_path(name: str, folder: Path | None = None) -> Path:
-    """The .onnx file of a shipped style; an unknown name lists the known ones."""
+QUALITIES = ("auto", "fast", "full")
+
+
+def style_path(name: str, folder: Path | None = None, *, quality: str = "full", on_cpu: bool = True) -> Path:
+    """The .onnx file of a shipped style: the full model, or its student for quality "fast" (and for "auto" when
+    the model will run on the CPU, `on_cpu`); an unknown name lists the known ones."""
     folder = folder or styles_folder()
     styles = {s["name"]: s for s in list_styles(folder)}
     if not styles:
@@ -49,7 +55,13 @@ def style_path(name: str, folder: Path | None = None) -> Path:
                              "(`brushwork train`), export it (`brushwork export RUN -o mine.onnx`) and pass --model")
     if name not in styles:
         raise BrushworkError(f"--style {name}: unknown style; known: {', '.join(sorted(styles))}")
-    path = folder / styles[name]["file"]
+    entry = styles[name]
+    if quality not in QUALITIES:
+        raise BrushworkError(f"--quality {quality}: expected one of {', '.join(QUALITIES)}")
+    if quality == "fast" and not entry.get("student"):
+        raise BrushworkError(f"--style {name} ships no fast student; use --quality full (or auto)")
+    fast = quality == "fast" or (quality == "auto" and on_cpu and bool(entry.get("student")))
+    path = folder / entry["student" if fast else "file"]
     if not path.is_file():
         raise BrushworkError(f"--style {name}: its model file {path} is missing; reinstall brushwork")
     return path

@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     for i, s in enumerate(styles):
         title = ", ".join(str(s[k]) for k in ("title", "artist", "year") if s.get(k))
         default = "  (default)" if i == 0 else ""
-        path = f"  {styles_folder() / s['file']}" if args.paths else ""
-        print(f"{s['name']:<{width}}  {title}{default}{path}")
+        fast = "  [+ fast student for CPUs]" if s.get("student") else ""
+        paths = [s["file"], *([s["student"]] if s.get("student") else [])]
+        path = "  " + "  ".join(str(styles_folder() / p) for p in paths) if args.paths else ""
+        print(f"{s['name']:<{width}}  {title}{default}{fast}{path}")
     return 0

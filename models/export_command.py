@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    output = _check_output(args)
+    output = check_output(args)
     if args.int8 and args.calibration is None:
         raise BrushworkError("--int8 needs --calibration DIR, a folder of photos like those you will stylize")
     if args.calibration is not None and not args.int8:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output(args: argparse.Namespace) -> Path:
+def check_output(args: argparse.Namespace) -> Path:
     output: Path = args.output
     if output.suffix.lower() != ".onnx":
         raise BrushworkError(f"-o {output}: the output must be a .onnx file")

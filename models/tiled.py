@@ -52,7 +52,7 @@ from ..infer.contract import (
     TILED_SUFFIX,
     tiled_path,
 )
-from .transformer_net import ConvLayer, TransformerNet, UpsampleConv
+from .transformer_net import ConvLayer, SeparableConvLayer, TransformerNet, UpsampleConv
 
 OPSET = 20  # as the main export (models/export.py)
 IR_VERSION = 10  # what opset 20 needs; onnx 1.23 would write 14, which onnxruntime 1.31 cannot load
@@ -69,6 +69,8 @@ def program(net: TransformerNet) -> tuple[list[dict], list[tuple[ConvLayer, nn.I
     """
     if not isinstance(net, TransformerNet):
         raise BrushworkError(f"tiled export knows TransformerNet only, not {type(net).__name__}")
+    if any(isinstance(m, SeparableConvLayer) for m in net.modules()):
+        raise BrushworkError("tiled export does not know depthwise-separable residual blocks (separable=True)")
     steps, convs = [], []
 
     def conv(layer: ConvLayer, src: str, dst: str, prologue: str, norm: nn.InstanceNorm2d | None = None, *,

@@ -43,14 +43,24 @@ class ConvNormReLU(nn.Sequential):
                          nn.ReLU(inplace=True))
 
 
+class SeparableConvLayer(nn.Sequential):
+    """Reflection pad + depthwise k x k + pointwise 1x1 (Howard et al., MobileNets, 2017): for C channels, C*(k*k + C)
+    multiply-adds per pixel instead of C*C*k*k."""
+
+    def __init__(self, channels: int, kernel_size: int = 3):
+        super().__init__(nn.ReflectionPad2d(kernel_size // 2),
+                         nn.Conv2d(channels, channels, kernel_size, groups=channels), nn.Conv2d(channels, channels, 1))
+
+
 class ResidualBlock(nn.Module):
     """Two 3x3 conv + instance norm with an identity shortcut (He et al. 2016), as in Johnson's supplement."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, separable: bool = False):
         super().__init__()
-        self.conv1 = ConvLayer(channels, channels, 3)
+        layer = SeparableConvLayer if separable else partial(ConvLayer, channels)
+        self.conv1 = layer(channels, 3)
         self.in1 = nn.InstanceNorm2d(channels, affine=True)
-        self.conv2 = ConvLayer(channels, channels, 3)
+        self.conv2 = layer(channels, 3)
         self.in2 = nn.InstanceNorm2d(channels, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,25 +85,28 @@ class TransformerNet(nn.Module):
         depth: number of residual blocks (Johnson: 5).
         output: "tanh" (Johnson's bounded output) or "linear" (unbounded; what checkpoints without the option
             were trained with).
+        kernel: size of the first and the last convolution, the two at full resolution with 3 channels (Johnson: 9).
+        separable: residual blocks with depthwise-separable convolutions (for small students; see ARCHITECTURES).
     """
 
-    def __init__(self, *, width: int = 32, depth: int = 5, output: str = "tanh"):
+    def __init__(self, *, width: int = 32, depth: int = 5, output: str = "tanh", kernel: int = 9,
+                 separable: bool = False):
         super().__init__()
         if output not in OUTPUTS:
             raise BrushworkError(f"unknown output {output!r}; known: {', '.join(OUTPUTS)}")
         self.output = output
         c1, c2, c3 = width, 2 * width, 4 * width
         self.downsample = nn.Sequential(
-            ConvNormReLU(3, c1, 9),             # (B, c1, H, W)
+            ConvNormReLU(3, c1, kernel),        # (B, c1, H, W)
             ConvNormReLU(c1, c2, 3, stride=2),  # (B, c2, H/2, W/2)
             ConvNormReLU(c2, c3, 3, stride=2),  # (B, c3, H/4, W/4)
         )
-        self.residuals = nn.Sequential(*[ResidualBlock(c3) for _ in range(depth)])
+        self.residuals = nn.Sequential(*[ResidualBlock(c3, separable) for _ in range(depth)])
         self.upsample = nn.Sequential(
             UpsampleConv(c3, c2),  # (B, c2, H/2, W/2)
             UpsampleConv(c2, c1),  # (B, c1, H, W)
         )
-        self.head = ConvLayer(c1, 3, 9)  # (B, 3, H, W), no norm: to_rgb bounds it
+        self.head = ConvLayer(c1, 3, kernel)  # (B, 3, H, W), no norm: to_rgb bounds it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -142,9 +155,13 @@ def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> torch.Tensor:
 
 
 # Architectures by name. A checkpoint stores the name and its kwargs, so it rebuilds the exact network.
+# johnson-fast is the CPU real-time student (`brushwork distill`), chosen by benchmarks/student_speed.py in
+# onnxruntime on 2 cores at 640x360 (docs/benchmarks.md): 16 kMAC/pixel, ~10x fewer than johnson, 6x its fps.
+# Depthwise-separable residual blocks (`separable=True`) at the same multiply-adds measured 11-16 % slower there.
 ARCHITECTURES = {
     "johnson": partial(TransformerNet, width=32, depth=5),
     "johnson-light": partial(TransformerNet, width=16, depth=5),
+    "johnson-fast": partial(TransformerNet, width=12, depth=3, kernel=5),
 }
 
 

@@ -16,6 +16,7 @@ from brushwork.cli import main
 # Every verb, in `brushwork --help` order. A new verb (e.g. serve) is added to cli.VERBS and here, one a line.
 EXPECTED_VERBS = [
     "train",
+    "distill",
     "export",
     "stylize",
     "info",

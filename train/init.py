@@ -24,42 +24,49 @@ WEIGHTLESS_OPTIONS = {"output"}  # architecture options without weights of their
 
 def load_init(source: str, arch: str) -> tuple[dict[str, torch.Tensor], dict]:
     """The state dict to start from and a record of where it came from; the architecture must be `arch`."""
-    path = _resolve(source)
-    if path.suffix.lower() == ".onnx":
-        state, source_arch, step = _from_onnx(path, source)
-    else:
-        state, source_arch, step = _from_checkpoint(path)
-    if source_arch != arch:
-        raise BrushworkError(f"--init {source} is a {source_arch} model and this run's --arch is {arch}; "
-                             f"pass --arch {source_arch} or --init a {arch} model")
+    found = read_model(source, "--init")
+    if set(found["arch_kwargs"]) - WEIGHTLESS_OPTIONS:
+        raise BrushworkError(f"--init {source}: architecture options {found['arch_kwargs']} cannot seed a "
+                             "training run")
+    if found["arch"] != arch:
+        raise BrushworkError(f"--init {source} is a {found['arch']} model and this run's --arch is {arch}; "
+                             f"pass --arch {found['arch']} or --init a {arch} model")
+    record = {k: found[k] for k in ("source", "path", "sha256", "arch", "step")}
+    return found["state"], record
+
+
+def read_model(source: str, flag: str) -> dict:
+    """A trained model's weights and identity from a checkpoint, run directory, .onnx export or shipped style name:
+    {state, arch, arch_kwargs, step, style, source, path, sha256}. `flag` names the option in error messages."""
+    path = _resolve(source, flag)
+    found = _from_onnx(path, source, flag) if path.suffix.lower() == ".onnx" else _from_checkpoint(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return state, {"source": source, "path": str(path), "sha256": digest, "arch": source_arch, "step": step}
+    return {**found, "source": source, "path": str(path), "sha256": digest}
 
 
-def _resolve(source: str) -> Path:
+def _resolve(source: str, flag: str) -> Path:
     path = Path(source)
     if path.exists():
         if path.is_dir() or path.suffix.lower() in (".pt", ".pth", ".onnx"):
             return resolve_checkpoint(path) if path.is_dir() else path
-        raise BrushworkError(f"--init {source}: not a checkpoint (.pt), run directory or .onnx model")
+        raise BrushworkError(f"{flag} {source}: not a checkpoint (.pt), run directory or .onnx model")
     from ..infer.styles import list_styles, style_path
 
     if source in {s["name"] for s in list_styles()}:
         return style_path(source)
-    raise BrushworkError(f"--init {source}: no such file, run directory or shipped style "
+    raise BrushworkError(f"{flag} {source}: no such file, run directory or shipped style "
                          "(`brushwork styles` lists the styles)")
 
 
-def _from_checkpoint(path: Path) -> tuple[dict, str, int | None]:
-    from ..models.checkpoint import load_checkpoint
+def _from_checkpoint(path: Path) -> dict:
+    from ..models.checkpoint import arch_kwargs, load_checkpoint
 
     ckpt = load_checkpoint(path)
-    if set(ckpt.get("arch_kwargs") or {}) - WEIGHTLESS_OPTIONS:
-        raise BrushworkError(f"--init {path}: architecture options {ckpt['arch_kwargs']} cannot seed a training run")
-    return ckpt["model"], ckpt["arch"], ckpt.get("step")
+    return {"state": ckpt["model"], "arch": ckpt["arch"], "arch_kwargs": arch_kwargs(ckpt), "step": ckpt.get("step"),
+            "style": ckpt.get("style") or {}}
 
 
-def _from_onnx(path: Path, source: str) -> tuple[dict, str, int | None]:
+def _from_onnx(path: Path, source: str, flag: str) -> dict:
     """The network's weights are the ONNX file's initializers named net.<state dict key> (fp16 is widened)."""
     import onnx
     from onnx import numpy_helper
@@ -67,12 +74,12 @@ def _from_onnx(path: Path, source: str) -> tuple[dict, str, int | None]:
     try:
         model = onnx.load(str(path))
     except Exception as e:  # noqa: BLE001 -- any parse failure means "not a usable model"
-        raise BrushworkError(f"--init {source}: not a readable ONNX model ({type(e).__name__})") from None
+        raise BrushworkError(f"{flag} {source}: not a readable ONNX model ({type(e).__name__})") from None
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("producer") != "brushwork":
-        raise BrushworkError(f"--init {source}: not a `brushwork export` file (no brushwork metadata)")
-    if meta.get("precision") == "int8" or set(json.loads(meta.get("arch_kwargs") or "{}")) - WEIGHTLESS_OPTIONS:
-        raise BrushworkError(f"--init {source}: an {meta.get('precision')} export cannot seed training; "
+        raise BrushworkError(f"{flag} {source}: not a `brushwork export` file (no brushwork metadata)")
+    if meta.get("precision") == "int8":
+        raise BrushworkError(f"{flag} {source}: an int8 export's weights are not the model's; "
                              "use the fp32 or fp16 export, or the run directory")
     state = {}
     for tensor in model.graph.initializer:
@@ -80,7 +87,11 @@ def _from_onnx(path: Path, source: str) -> tuple[dict, str, int | None]:
             array = numpy_helper.to_array(tensor).astype(np.float32)
             state[tensor.name[len(ONNX_PREFIX):]] = torch.from_numpy(array.copy())
     step = meta.get("training_step")
-    return state, meta.get("arch", ""), int(step) if step and step.isdigit() else None
+    # Files written before the bounded output existed have no "output" and were trained unbounded.
+    kwargs = {"output": "linear", **json.loads(meta.get("arch_kwargs") or "{}")}
+    style = {"name": meta.get("style_name", ""), "sha256": meta.get("style_sha256", "")}
+    return {"state": state, "arch": meta.get("arch", ""), "arch_kwargs": kwargs,
+            "step": int(step) if step and step.isdigit() else None, "style": style}
 
 
 def apply_init(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:

@@ -30,6 +30,7 @@ from ..models.vgg import build_vgg
 from . import distributed
 from .budget import Budget, parse_duration
 from .config import TrainConfig, dump_yaml
+from .distill import DistillLoss, load_teacher
 from .init import apply_init, load_init
 from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
@@ -65,24 +66,29 @@ def make_adam(params, lr: float) -> torch.optim.Optimizer:
 
 
 class Trainer:
-    """The transformation network, its optimizer and the perceptual loss; step(batch) is one Adam step."""
+    """The transformation network, its optimizer and its loss (perceptual against a painting, or a teacher's
+    pictures when distilling); step(batch) is one Adam step."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, style: torch.Tensor, *,
-                 ctx: distributed.Context | None = None):
+    def __init__(self, cfg: TrainConfig, device: torch.device, style: torch.Tensor | None, *,
+                 ctx: distributed.Context | None = None, teacher: nn.Module | None = None):
         self.cfg, self.device = cfg, device
         self.ctx = ctx or distributed.Context(device=device)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
         self.model = build_transformer(cfg.arch).to(device, memory_format=self.memory_format)
-        vgg = build_vgg(cfg.vgg_weights).to(device, memory_format=self.memory_format)
-        self.loss = PerceptualLoss(vgg, [style.to(device)], content_layers=cfg.content_layers,
-                                   style_layers=cfg.style_layers, content_weight=cfg.content_weight,
-                                   style_weight=cfg.style_weight or 1.0, tv_weight=cfg.tv_weight)
         self.dtype = amp_dtype(cfg.amp, device)
+        # Frozen networks live in the autocast dtype: autocast re-casts frozen weights on every call (its cache holds
+        # only trainable leaves), so three VGG passes a step would each convert ~8M weights.
+        frozen = build_vgg(cfg.vgg_weights) if teacher is None else teacher
+        frozen.to(device, memory_format=self.memory_format)
         if self.dtype is not None:
-            # Autocast re-casts frozen weights on every call (its cache holds only trainable leaves): three VGG
-            # passes a step would each convert ~8M weights. Keep the frozen VGG in the autocast dtype instead.
-            vgg.to(self.dtype)
+            frozen.to(self.dtype)
+        if teacher is None:
+            self.loss = PerceptualLoss(frozen, [style.to(device)], content_layers=cfg.content_layers,
+                                       style_layers=cfg.style_layers, content_weight=cfg.content_weight,
+                                       style_weight=cfg.style_weight or 1.0, tv_weight=cfg.tv_weight)
+        else:
+            self.loss = DistillLoss(frozen)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
         self.optimizer = make_adam(self.model.parameters(), cfg.lr)
         self.net: nn.Module = self.model
@@ -91,7 +97,8 @@ class Trainer:
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if cfg.compile:
             self.net = torch.compile(self.net)
-            self.loss.vgg = torch.compile(vgg)
+            if teacher is None:
+                self.loss.vgg = torch.compile(frozen)
         self.generator = torch.Generator(device=device)
 
     def to_input(self, batch: torch.Tensor) -> torch.Tensor:
@@ -105,11 +112,16 @@ class Trainer:
     def losses(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total loss and every term (weighted terms by name, raw per-layer terms as 'style/relu1_2')."""
         with self.autocast():
-            targets = self.loss.content_targets(x)  # a truncated VGG pass: only up to relu2_2
-            y = self.net(x)
-            terms = self.loss(y, targets)
-            parts = {"content": terms.content, "style": terms.style, "tv": terms.tv, **terms.per_layer}
-            total = terms.total
+            if isinstance(self.loss, DistillLoss):
+                y = self.net(x)
+                total = self.loss(y, self.loss.targets(x))
+                parts = {"l1": total}
+            else:
+                targets = self.loss.content_targets(x)  # a truncated VGG pass: only up to relu2_2
+                y = self.net(x)
+                terms = self.loss(y, targets)
+                parts = {"content": terms.content, "style": terms.style, "tv": terms.tv, **terms.per_layer}
+                total = terms.total
             if self.cfg.temporal_weight > 0:
                 from .stability import stability_loss
 
@@ -192,16 +204,21 @@ class Run:
     def __init__(self, cfg: TrainConfig, ctx: distributed.Context):
         self.cfg, self.ctx, self.run_dir = cfg, ctx, cfg.run_dir
         self.photos = scan_photos(cfg.data, quiet=not ctx.is_main)
-        style, self.style_info = load_style(cfg.style, cfg.style_size)
+        style, teacher, self.teacher_info = None, None, None
+        if cfg.teacher:
+            teacher, self.teacher_info = load_teacher(cfg.teacher)
+            self.style_info = self.teacher_info.pop("style")
+        else:
+            style, self.style_info = load_style(cfg.style, cfg.style_size)
         if ctx.is_main:
             check_writable(self.run_dir)
         resume = find_resume(cfg)
         self.total = total_steps(cfg, len(self.photos), ctx.world_size)
-        self.trainer = Trainer(cfg, ctx.device, style, ctx=ctx)
+        self.trainer = Trainer(cfg, ctx.device, style, ctx=ctx, teacher=teacher)
         self.step, self.last_ckpt, self.init_info = 0, None, None
         self.signum = 0  # the signal that stopped the loop, agreed by all ranks
         budget_state = self._start_from(resume)
-        if cfg.style_weight is None:
+        if cfg.style_weight is None and teacher is None:
             self.trainer.balance_style(validation_batch(self.photos, cfg.image_size, count=16))
         self.budget = None
         if cfg.time_budget:
@@ -236,8 +253,11 @@ class Run:
             monitor.message(f"resuming {self.run_dir} from {self.last_ckpt.name} (step {self.step})")
         elif self.init_info:
             monitor.message(f"starting from the weights of {cfg.init} ({self.init_info['path']})")
-        monitor.message(f"loss weights: content {cfg.content_weight:.4g}, style {cfg.style_weight:.4g}, "
-                        f"tv {cfg.tv_weight:.4g}")
+        if self.teacher_info:
+            monitor.message(f"distilling {cfg.teacher} ({self.teacher_info['arch']}) into {cfg.arch}")
+        else:
+            monitor.message(f"loss weights: content {cfg.content_weight:.4g}, style {cfg.style_weight:.4g}, "
+                            f"tv {cfg.tv_weight:.4g}")
         loader = make_loader(PhotoDataset(self.photos, cfg.image_size), self.sampler, batch_size=cfg.batch_size,
                              workers=cfg.workers, pin_memory=ctx.device.type == "cuda")
         try:
@@ -301,6 +321,8 @@ class Run:
         # The output bound is recorded: checkpoints without it load unbounded (models/checkpoint.py arch_kwargs).
         common = {"arch": self.cfg.arch, "arch_kwargs": {"output": self.trainer.model.output}, "step": self.step,
                   "config": self.cfg.to_dict(), "style": self.style_info, "init": self.init_info}
+        if self.teacher_info:
+            common["teacher"] = self.teacher_info
         if self.budget is not None:
             common["budget"] = self.budget.state()
         return common

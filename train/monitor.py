@@ -55,8 +55,8 @@ class Monitor:
         elapsed = time.perf_counter() - self._window_start
         rate = self._window_images / elapsed if elapsed > 0 else 0.0
         self.bar.update(1)
-        self.bar.set_postfix_str(f"loss {scalars['total']:.3g} content {scalars['content']:.3g} "
-                                 f"style {scalars['style']:.3g} {rate:.3g} img/s", refresh=False)
+        shown = " ".join(f"{k} {scalars[k]:.3g}" for k in ("content", "style", "l1") if k in scalars)
+        self.bar.set_postfix_str(f"loss {scalars['total']:.3g} {shown} {rate:.3g} img/s", refresh=False)
         if step % self.log_every == 0:
             self._rate = rate
             self.bar.write(log_line(step, scalars, rate, lr))
