@@ -2,6 +2,7 @@
 
     brushwork bench starry.onnx                                   # 640x360 .. 3840x2160, model + video
     brushwork bench starry.onnx --also starry16.onnx starry8.onnx --size 1280x720 --device cpu
+    brushwork bench starry_night --size 640x360                  # a shipped style: its full model and its student
     flock /tmp/brushwork-bench.lock brushwork bench starry.onnx   # on a shared machine
 
 Model-only: one session.run on uint8 frames already in memory, batch 1 and the best of --batch-sizes.
@@ -30,7 +31,7 @@ def main(target: str, argv: list[str]) -> int:
     args = parse_args(argv)
     from .session import Stylizer
 
-    stylizers = [Stylizer(p, device=args.device, threads=args.threads) for p in [Path(target), *args.also]]
+    stylizers = [Stylizer(p, device=args.device, threads=args.threads) for p in [*model_paths(target), *args.also]]
     print(machine_line())
     print("\n| model | precision | provider | size | batch 1 fps | best batch: fps |\n|---|---|---|---|---|---|")
     model_rates = {}
@@ -44,6 +45,16 @@ def main(target: str, argv: list[str]) -> int:
         video_table(stylizers, args, model_rates)
     print(f"\nload average after: {load()}")
     return 0
+
+
+def model_paths(target: str) -> list[Path]:
+    """An .onnx file, or a shipped style's full model followed by its student (when it ships one)."""
+    from .styles import list_styles, style_path
+
+    entry = next((s for s in list_styles() if s["name"] == target), None)
+    if Path(target).exists() or entry is None:
+        return [Path(target)]
+    return [style_path(target, quality="full"), *([style_path(target, quality="fast")] if entry.get("student") else [])]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -155,3 +155,7 @@ def test_a_shipped_style_runs_its_student_on_the_cpu(make_invert_model, tmp_path
     assert "[+ fast student for CPUs]" in capsys.readouterr().out
     assert main(["info", "starry", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"starry.onnx", "starry.fast.onnx"}
+    assert main(["bench", "starry", "--size", "32x24", "--batch-sizes", "1", "--seconds", "0.02", "--no-video",
+                 "--device", "cpu"]) == 0
+    rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("| starry")]
+    assert rows == ["| starry.onnx", "| starry.fast.onnx"]
