@@ -13,7 +13,6 @@ own convention); ours take uint8 NHWC and do the conversion inside the graph, so
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from brushwork.train.peer_fps import load_peer
 
 
 def main() -> int:
@@ -54,17 +55,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=3.0, help="per contender per round")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     return parser.parse_args()
-
-
-def load_peer(folder: Path):
-    """Import the peer's transformer_net.py from its own checkout (outside this repo)."""
-    path = folder / "transformer_net.py"
-    if not path.is_file():
-        sys.exit(f"{path} not found: `git clone --depth 1 https://github.com/pytorch/examples /tmp/peer` first")
-    spec = importlib.util.spec_from_file_location("peer_transformer_net", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.TransformerNet().eval()
 
 
 def make_session(ort, path: Path, threads: int):

@@ -41,6 +41,8 @@ def main(target: str, argv: list[str]) -> int:
             model_rates[(stylizer.path, size)] = b1
             print(f"| {stylizer.path.name} | {stylizer.metadata.get('precision', '?')} | {stylizer.provider} | "
                   f"{size[0]}x{size[1]} | {b1:.2f} | {best_batch}: {best:.2f} |", flush=True)
+    if args.peer is not None:
+        peer_table(stylizers, args, model_rates)
     if not args.no_video:
         video_table(stylizers, args, model_rates)
     print(f"\nload average after: {load()}")
@@ -67,6 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="1,2,4", help="batch sizes to try (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=4.0, help="time per measurement (default: %(default)s)")
     parser.add_argument("--no-video", action="store_true", help="model-only numbers")
+    parser.add_argument("--peer", type=Path, metavar="DIR", help="also time the peer, pytorch/examples' "
+                        "fast_neural_style network in torch eager, from this folder of its checkout (neural_style/)")
     parser.add_argument("--preset", default="veryfast", help="x264 preset end to end (default: %(default)s)")
     args = parser.parse_args(argv)
     args.sizes = [parse_wxh(s) for s in (args.size or DEFAULT_SIZES)]
@@ -120,6 +124,27 @@ def model_fps(stylizer, size: tuple[int, int], batch_sizes: list[int], seconds: 
         rates[batch] = timed_rate(lambda f=frames: stylizer.batch(f), batch, seconds)
     best = max(rates, key=rates.get)
     return rates.get(1, rates[best]), best, rates[best]
+
+
+def peer_table(stylizers, args: argparse.Namespace, model_rates: dict) -> None:
+    """The peer's batch-1 fps per size (timed in a torch process of its own) and each model's speed-up over it."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "brushwork.train.peer_fps", str(args.peer), "--seconds", str(args.seconds),
+               *(f"--size={w}x{h}" for w, h in args.sizes), *(["--threads", str(args.threads)] if args.threads else [])]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BrushworkError((done.stderr.strip().splitlines() or ["the peer's timing failed"])[-1].removeprefix(
+            "error: "))
+    peer = json.loads(done.stdout.strip().splitlines()[-1])
+    print("\n| size | model | batch 1 fps | vs peer (torch eager) |\n|---|---|---|---|")
+    for w, h in args.sizes:
+        print(f"| {w}x{h} | peer (torch eager) | {peer[f'{w}x{h}']:.2f} | 1.00x |")
+        for stylizer in stylizers:
+            fps = model_rates[(stylizer.path, (w, h))]
+            print(f"| {w}x{h} | {stylizer.path.name} | {fps:.2f} | {fps / peer[f'{w}x{h}']:.2f}x |", flush=True)
 
 
 def video_table(stylizers, args: argparse.Namespace, model_rates: dict) -> None:

@@ -159,3 +159,21 @@ def test_a_shipped_style_runs_its_student_on_the_cpu(make_invert_model, tmp_path
                  "--device", "cpu"]) == 0
     rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("| starry")]
     assert rows == ["| starry.onnx", "| starry.fast.onnx"]
+
+
+def test_bench_times_the_peer_beside_the_models(make_invert_model, tmp_path, capsys):
+    """`bench MODEL --peer DIR`: the peer's network (a stand-in transformer_net.py here), timed in its own process."""
+    peer = tmp_path / "neural_style"
+    peer.mkdir()
+    (peer / "transformer_net.py").write_text("import torch\n\n\nclass TransformerNet(torch.nn.Conv2d):\n"
+                                             "    def __init__(self):\n        super().__init__(3, 3, 3, padding=1)\n")
+    model = make_invert_model(tmp_path / "invert.onnx")
+    argv = ["bench", str(model), "--size", "32x24", "--batch-sizes", "1", "--seconds", "0.02", "--no-video",
+            "--device", "cpu", "--peer", str(peer)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    rows = [line.strip("| ").split(" | ") for line in printed if line.startswith("| 32x24")]
+    assert [r[1] for r in rows] == ["peer (torch eager)", "invert.onnx"]
+    assert float(rows[0][2]) > 0 and rows[0][3] == "1.00x" and float(rows[1][3].rstrip("x")) > 0
+    assert main([*argv[:-1], str(tmp_path)]) == 2
+    assert "no transformer_net.py there" in capsys.readouterr().err
