@@ -54,7 +54,7 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),
     "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
     "demo": ("brushwork.infer.demo_command", "every shipped style on a sample photo and clip: no files needed"),
-    "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
+    "gatys": ("brushwork.train.gatys.command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
     "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
     "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),

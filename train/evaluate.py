@@ -26,9 +26,9 @@ from .. import BrushworkError, __version__
 from ..data.images import list_images, open_rgb, resize_to_side
 from ..models.vgg import build_vgg
 from .device import resolve_device
-from .gatys import initial_image, iterate, to_tensor, to_uint8
-from .gatys_config import GatysConfig
-from .gatys_memory import check_memory
+from .gatys.config import GatysConfig
+from .gatys.memory import check_memory
+from .gatys.optimize import initial_image, iterate, to_tensor, to_uint8
 from .losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
 
 Stylize = Callable[[np.ndarray], np.ndarray]

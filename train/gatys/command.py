@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The GatysConfig for parsed arguments (validated: a bad value raises BrushworkError naming its flag)."""
-    from .gatys_config import GatysConfig
+    from .config import GatysConfig
 
     return GatysConfig(
         content=args.content, styles=list(args.styles), output=args.output, style_blend=args.style_blend,
@@ -77,7 +77,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .gatys import stylize
+    from .optimize import stylize
 
     cfg = config_from_args(args)
     if not args.overwrite:
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _refuse_existing_outputs(cfg) -> None:
     """The result and every --save-every intermediate must be new files (before minutes of optimization)."""
-    from ..data.images import refuse_existing
-    from .gatys import _intermediate_path, check_paths
+    from ...data.images import refuse_existing
+    from .optimize import _intermediate_path, check_paths
 
     check_paths(cfg)  # first: -o naming an input gets its own message, with or without --overwrite
     steps = range(cfg.save_every, cfg.steps, cfg.save_every) if cfg.save_every else ()

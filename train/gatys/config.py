@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .. import BrushworkError
-from ..models.vgg import layer_names
+from ... import BrushworkError
+from ...models.vgg import layer_names
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")

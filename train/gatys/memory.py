@@ -14,9 +14,9 @@ import os
 
 import torch
 
-from .. import BrushworkError
-from ..models.vgg import CONFIGS, layer_names
-from .gatys_config import GatysConfig
+from ... import BrushworkError
+from ...models.vgg import CONFIGS, layer_names
+from .config import GatysConfig
 
 FLOAT = 4
 ACTIVATION_FACTOR = 2.0   # saved activations + gradients in flight, relative to the saved activations alone
