@@ -55,8 +55,8 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
     "demo": ("brushwork.infer.demo_command", "every shipped style on a sample photo and clip: no files needed"),
     "gatys": ("brushwork.train.gatys.command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
-    "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
-    "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
+    "evaluate": ("brushwork.train.evaluate.command", "compare a trained model's losses and looks against Gatys"),
+    "evaluate-video": ("brushwork.train.evaluate.video_command", "measure temporal consistency (warping error)"),
     "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),
     "serve": ("brushwork.infer.serve_command", "a web page and an HTTP API for stylizing pictures and videos"),
 }

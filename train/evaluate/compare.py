@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import BrushworkError, __version__
-from ..data.images import list_images, open_rgb, resize_to_side
-from ..models.vgg import build_vgg
-from .device import resolve_device
-from .gatys.config import GatysConfig
-from .gatys.memory import check_memory
-from .gatys.optimize import initial_image, iterate, to_tensor, to_uint8
-from .losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
+from ... import BrushworkError, __version__
+from ...data.images import list_images, open_rgb, resize_to_side
+from ...models.vgg import build_vgg
+from ..device import resolve_device
+from ..gatys.config import GatysConfig
+from ..gatys.memory import check_memory
+from ..gatys.optimize import initial_image, iterate, to_tensor, to_uint8
+from ..losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
 
 Stylize = Callable[[np.ndarray], np.ndarray]
 
@@ -79,8 +79,8 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
     """A uint8 -> uint8 stylize function for a checkpoint, run directory or ONNX file, and its training config."""
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path, device)
-    from ..models.checkpoint import load_checkpoint, model_from_checkpoint
-    from ..models.export import resolve_checkpoint
+    from ...models.checkpoint import load_checkpoint, model_from_checkpoint
+    from ...models.export import resolve_checkpoint
 
     ckpt = load_checkpoint(resolve_checkpoint(path))
     net = model_from_checkpoint(ckpt).float().to(device).eval()
@@ -95,7 +95,7 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
 def _load_onnx(path: str, device: torch.device) -> tuple[Stylize, dict]:
     if not Path(path).is_file():
         raise BrushworkError(f"--model {path}: no such file")
-    from ..infer import Stylizer
+    from ...infer import Stylizer
 
     stylizer = Stylizer(path, device="cpu" if device.type == "cpu" else "auto")
     config = stylizer.metadata.get("training_config") or "{}"

@@ -54,9 +54,9 @@ def command_line(cfg) -> str:
 
 def check_out(out: str, overwrite: bool) -> None:
     """--out must be a folder (or not exist yet) without an earlier report, unless --overwrite."""
-    from .. import BrushworkError
-    from ..data.images import refuse_existing
-    from .evaluate_report import existing_outputs
+    from ... import BrushworkError
+    from ...data.images import refuse_existing
+    from .report import existing_outputs
 
     if Path(out).exists() and not Path(out).is_dir():
         raise BrushworkError(f"--out {out} is a file; give a folder for the report")
@@ -65,8 +65,8 @@ def check_out(out: str, overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .evaluate import EvaluateConfig, evaluate
-    from .evaluate_report import to_markdown, write_report
+    from .compare import EvaluateConfig, evaluate
+    from .report import to_markdown, write_report
 
     check_out(args.out, args.overwrite)  # before the Gatys runs, which take minutes
     cfg = EvaluateConfig(model=args.model, photos=args.photos, style=args.style, out=args.out, size=args.size,

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import BrushworkError
+from ... import BrushworkError
 
 PER_FRAME = "per-frame"
 OUTPUT_FILES = ("warping_error.png", "metrics.json")
@@ -68,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     _validate(args)
     from tqdm import tqdm
 
-    from ..infer import Stylizer
-    from ..infer.temporal import TemporalBlender
-    from .evaluate_video import WarpingError, read_frames
+    from ...infer import Stylizer
+    from ...infer.temporal import TemporalBlender
+    from .frames import read_frames
+    from .warping import WarpingError
 
     stylizer = Stylizer(args.model, device=args.device)
     options = {k: v for k, v in (("flow_side", args.flow_side), ("preset", args.flow_preset)) if v is not None}
@@ -109,7 +110,7 @@ def _validate(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir():
         raise BrushworkError(f"--out {out} is a file; give a folder for warping_error.png and metrics.json")
     if not args.overwrite:
-        from ..data.images import refuse_existing
+        from ...data.images import refuse_existing
 
         refuse_existing([out / name for name in OUTPUT_FILES], "--out")
 
@@ -125,7 +126,7 @@ def _at_least_two(frames: Iterator[np.ndarray], video: str) -> Iterator[np.ndarr
 def _style_scorer(args: argparse.Namespace):
     if args.style is None:
         return None
-    from .evaluate_video import StyleScorer
+    from .video_losses import StyleScorer
 
     return StyleScorer(args.style, style_size=args.style_size)
 
@@ -210,9 +211,9 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def _write_outputs(out: Path, tracker, rows: list[dict], args: argparse.Namespace) -> None:
-    from ..data.images import atomic_write
-    from ..infer.temporal import FLOW_PRESET, FLOW_SIDE
-    from .evaluate_video import plot_series
+    from ...data.images import atomic_write
+    from ...infer.temporal import FLOW_PRESET, FLOW_SIDE
+    from .chart import plot_series
 
     try:
         out.mkdir(parents=True, exist_ok=True)
