@@ -1,4 +1,4 @@
-"""The one `brushwork` command. Each verb lives in its own module, imported only when that verb runs.
+"""The one `brushwork` command. Each verb lives in its own module, whose heavy imports wait until that verb runs.
 
     brushwork train --style starry.jpg --data photos/ --out runs/
     brushwork export runs/starry -o starry.onnx
@@ -8,7 +8,8 @@
     brushwork serve --models my_models/
 
 A verb module defines `add_arguments(parser)` (argparse only: no heavy imports at module level, so `--help`
-is instant and `stylize` never loads torch) and `run(args) -> int`. `bench` is dispatched here (class Bench), so
+is instant and `stylize` never loads torch; most verbs take their flags from a config dataclass, config.py) and
+`run(args) -> int`. `bench` is dispatched here (class Bench), so
 that infer/ never names train/.
 """
 
