@@ -30,47 +30,9 @@ from ..gatys.config import GatysConfig
 from ..gatys.memory import check_memory
 from ..gatys.optimize import initial_image, iterate, to_tensor, to_uint8
 from ..losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
+from .config import EvaluateConfig
 
 Stylize = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass
-class EvaluateConfig:
-    """Settings of `brushwork evaluate`; validation messages name the CLI flag."""
-
-    model: str
-    """--model: a checkpoint .pt, a `brushwork train` run directory, or an exported .onnx file."""
-    photos: str
-    """--photos: folder of held-out photos (not used in training)."""
-    style: str
-    """--style: the style image the model was trained on."""
-    out: str = "evaluation"
-    """--out: folder for report.json, report.csv, report.md, contact_sheet.png and images/."""
-    size: int = 256
-    """--size: longest side of every photo, for the model and Gatys alike."""
-    style_size: int | None = None
-    """--style-size: longest side of the style image (default: the model's training style size, else 512)."""
-    gatys_steps: tuple[int, ...] = (50, 100, 300, 500)
-    """--gatys-steps: L-BFGS iteration counts to report (one run per photo up to the largest)."""
-    gatys_init: str = "content"
-    """--gatys-init: content or noise."""
-    limit: int | None = None
-    """--limit: evaluate at most this many photos (sorted by path)."""
-    device: str = "auto"
-    """--device: auto, cpu, cuda or cuda:N (the model and Gatys both run there)."""
-
-    def __post_init__(self) -> None:
-        if self.size < 16:
-            raise BrushworkError(f"--size must be at least 16 pixels, got {self.size}")
-        if self.style_size is not None and self.style_size < 16:
-            raise BrushworkError(f"--style-size must be at least 16 pixels, got {self.style_size}")
-        if any(n < 1 for n in self.gatys_steps):
-            raise BrushworkError(f"--gatys-steps must be positive iteration counts, got {list(self.gatys_steps)}")
-        self.gatys_steps = tuple(sorted(set(self.gatys_steps)))
-        if self.gatys_init not in ("content", "noise"):
-            raise BrushworkError(f"--gatys-init {self.gatys_init!r} is unknown; choose content or noise")
-        if self.limit is not None and self.limit < 1:
-            raise BrushworkError(f"--limit must be at least 1, got {self.limit}")
 
 
 # ---- the model under test --------------------------------------------------------------------------------------

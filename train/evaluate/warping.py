@@ -19,15 +19,13 @@ import numpy as np
 
 from ... import BrushworkError
 from ...infer.flow import FlowEstimator, flow_to_previous, to_gray, warp
+from .config import MEASURE_FLOWS
 
 INPUT = "input"  # the series name of the input video's own warping error (the floor)
 # A frame pair where fewer pixels than this pass the flow check is a scene cut: nothing carries over, so it is
 # left out (one cut in a 60-frame clip otherwise outweighs all the flicker: its error is ~100x a normal pair's).
 MIN_VALID_FRACTION = 0.2
 CUT_TOLERANCE = 12  # grey levels: a trusted pixel farther than this from its warped match is not the same surface
-
-
-MEASURE_FLOWS = ("dis", "farneback")
 
 
 class Farneback:
