@@ -42,7 +42,7 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path, device)
     from ...models.checkpoint import load_checkpoint, model_from_checkpoint
-    from ...models.export import resolve_checkpoint
+    from ...models.run_layout import resolve_checkpoint
 
     ckpt = load_checkpoint(resolve_checkpoint(path))
     net = model_from_checkpoint(ckpt).float().to(device).eval()
