@@ -20,9 +20,7 @@ import copy
 import json
 import logging
 import os
-import time
 import warnings
-from typing import Self
 
 import numpy as np
 import torch
@@ -186,17 +184,6 @@ def check_parity(net: TransformerNet, onnx_path: str | os.PathLike | None, image
     if onnx_path is not None:
         output = run_onnx(onnx_path, image)
     return np.abs(output.astype(np.int16) - expected.astype(np.int16))
-
-
-class Timer:
-    """`with Timer() as t: ...; t.seconds`."""
-
-    def __enter__(self) -> Self:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.start
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
