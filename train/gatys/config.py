@@ -21,9 +21,10 @@ LAYER_PRESETS = {
     # Johnson et al. 2016: what `brushwork train` uses by default.
     "johnson": (("relu2_2",), ("relu1_2", "relu2_2", "relu3_3", "relu4_3")),
 }
-# (content, style, tv) weights per loss network for the Gatys layers, tuned by looking at results (tubingen +
-# starry_night, 160-192 px, 80-100 L-BFGS iterations; docs/quality.md): style 0.1 leaves the photo,
-# 0.3 is mild, 1 gives Van Gogh's strokes with the scene legible. TV 1e3 is a mild smoothing (~0.1% of the loss).
+# (content, style, tv) weights per loss network for the Gatys layers, tuned by looking at results (the Tubingen
+# riverfront photo + Starry Night, 160-192 px, 80-100 L-BFGS iterations; docs/quality.md, "Default weights, tuned
+# by looking"): style 0.1 leaves the photo, 0.3 is mild, 1 gives Van Gogh's strokes with the scene legible. TV 1e3
+# is a mild smoothing (~0.1% of the loss).
 # The torchvision entries are NOT tuned (their weights need a download): their features are ~100x smaller, so
 # expect to raise --style-weight by orders of magnitude there.
 GATYS_DEFAULT_WEIGHTS = {
