@@ -105,3 +105,11 @@ def test_command_line_reproduces_the_config():
     assert command == ("brushwork toy in.png --output o.png --size 64 --layers relu1_1 relu2_1 --blend 0.7,0.3 "
                        "--int8 --no-channels-last")
     assert _parse(shlex.split(command)[2:]) == cfg
+
+
+def test_flow_preset_choices_are_the_flows_presets():
+    """The flags list the presets by name without loading OpenCV; infer/flow.py maps them to DIS's."""
+    from brushwork.infer.flow import PRESETS
+    from brushwork.infer.stylize_config import FLOW_PRESETS
+
+    assert set(FLOW_PRESETS) == set(PRESETS)

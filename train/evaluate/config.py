@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ... import BrushworkError
 from ...config import option
+from ...infer.stylize_config import FLOW_PRESETS  # the blend's presets are `stylize --flow-preset`'s
 
 GATYS_INITS = ("content", "noise")
-FLOW_PRESETS = ("ultrafast", "fast", "medium")  # infer/temporal.py's DIS presets (not imported: it loads OpenCV)
 MEASURE_FLOWS = ("dis", "farneback")
 
 
