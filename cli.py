@@ -1,4 +1,4 @@
-"""The one `brushwork` command. Each verb lives in its own module, imported only when that verb runs.
+"""The one `brushwork` command. Each verb lives in its own module, whose heavy imports wait until that verb runs.
 
     brushwork train --style starry.jpg --data photos/ --out runs/
     brushwork export runs/starry -o starry.onnx
@@ -8,7 +8,8 @@
     brushwork serve --models my_models/
 
 A verb module defines `add_arguments(parser)` (argparse only: no heavy imports at module level, so `--help`
-is instant and `stylize` never loads torch) and `run(args) -> int`. `bench` is dispatched here (class Bench), so
+is instant and `stylize` never loads torch; most verbs take their flags from a config dataclass, config.py) and
+`run(args) -> int`. `bench` is dispatched here (class Bench), so
 that infer/ never names train/.
 """
 
@@ -54,9 +55,9 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),
     "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
     "demo": ("brushwork.infer.demo_command", "every shipped style on a sample photo and clip: no files needed"),
-    "gatys": ("brushwork.train.gatys_command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
-    "evaluate": ("brushwork.train.evaluate_command", "compare a trained model's losses and looks against Gatys"),
-    "evaluate-video": ("brushwork.train.evaluate_video_command", "measure temporal consistency (warping error)"),
+    "gatys": ("brushwork.train.gatys.command", "the Gatys et al. optimizer: stylize one image by optimizing pixels"),
+    "evaluate": ("brushwork.train.evaluate.command", "compare a trained model's losses and looks against Gatys"),
+    "evaluate-video": ("brushwork.train.evaluate.video_command", "measure temporal consistency (warping error)"),
     "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),
     "serve": ("brushwork.infer.serve_command", "a web page and an HTTP API for stylizing pictures and videos"),
 }

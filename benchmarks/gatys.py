@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 
 from brushwork.train.device import resolve_device
-from brushwork.train.gatys import scaled_shape, stylize
-from brushwork.train.gatys_config import GatysConfig
-from brushwork.train.gatys_memory import estimate_bytes
+from brushwork.train.gatys.config import GatysConfig
+from brushwork.train.gatys.memory import estimate_bytes
+from brushwork.train.gatys.optimize import scaled_shape, stylize
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

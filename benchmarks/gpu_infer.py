@@ -24,7 +24,7 @@ def load_net(model: str | None, arch: str) -> torch.nn.Module:
 
     net = build_transformer(arch)
     if model:
-        from brushwork.models.export import resolve_checkpoint
+        from brushwork.models.run_layout import resolve_checkpoint
 
         ckpt = torch.load(resolve_checkpoint(model), map_location="cpu", weights_only=True)
         net = build_transformer(ckpt.get("arch", arch))

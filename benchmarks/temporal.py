@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from brushwork.infer.temporal import FLOW_PRESET, FLOW_SIDE, TemporalBlender
-from brushwork.train.evaluate_video import read_frames
+from brushwork.train.evaluate.frames import read_frames
 
 SIZES = {"640x360": (640, 360), "1280x720": (1280, 720), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160)}
 

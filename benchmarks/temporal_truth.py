@@ -26,7 +26,7 @@ from brushwork.data.images import read_image
 from brushwork.infer import Stylizer
 from brushwork.infer.flow import warp
 from brushwork.infer.temporal import TemporalBlender
-from brushwork.train.evaluate_video import WarpingError, warping_error
+from brushwork.train.evaluate.warping import WarpingError, warping_error
 
 PAN, ZOOM = 1.7, 0.0015  # background: px per frame to the right, relative zoom per frame
 OBJECT_VELOCITY = np.array([-2.6, 0.9])  # the cut-out's motion, px per frame (dx, dy)
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                             workers=0)
     scorer = None
     if args.style:
-        from brushwork.train.evaluate_video import StyleScorer
+        from brushwork.train.evaluate.video_losses import StyleScorer
 
         scorer = StyleScorer(args.style, style_size=args.style_size)
     exact: dict[str, list[float]] = {}

@@ -17,72 +17,35 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import BrushworkError
+from ..config import add_arguments as add_config_arguments
+from ..config import from_args
+from .stylize_config import StylizeConfig
 
 if TYPE_CHECKING:  # the verb's module imports nothing heavy at load time (cli.py)
     from .session import StylizerLike
 
-SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
-              "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="an image (also an animated GIF/PNG/WebP), a folder of images, or a "
-                                                 "video (mp4 mov mkv webm avi)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output file (or folder for a folder)")
-    models = parser.add_argument_group("model")
-    model = models.add_mutually_exclusive_group()
-    model.add_argument("--model", type=Path, help="an .onnx file written by `brushwork export`")
-    model.add_argument("--style", metavar="NAME", help="a style that ships with brushwork (`brushwork styles`; "
-                                                       "default: the first one listed there)")
-    models.add_argument("--quality", choices=("auto", "fast", "full"),
-                       help="with --style: fast = the style's small student (real time on a CPU), full = the full "
-                       "network; auto (default) = the student on the CPU, the full network on a GPU")
-    run = parser.add_argument_group("runtime")
-    run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
-    run.add_argument("--batch-size", type=int, default=4, help="video frames per model call (default: %(default)s)")
-    run.add_argument("--tile", type=int, metavar="N",
-                     help="bounded memory: strips of about N*N pixels at a time (same picture as untiled)")
-    run.add_argument("--max-memory", metavar="SIZE",
-                     help="stay under SIZE, e.g. 2GB, 512MB (layer outputs that do not fit go to temporary files)")
-    look = parser.add_argument_group("look")
-    look.add_argument("--max-side", type=int, help="resize so the longest side is at most this (default: keep size)")
-    look.add_argument("--preserve-color", choices=("luminance", "histogram"),
-                      help="keep the input's colours: luminance (YCbCr) or histogram (colour statistics)")
-    look.add_argument("--strength", type=float, default=1.0, help="0 = input, 1 = fully stylized (default: 1)")
-    look.add_argument("--temporal-blend", type=float, metavar="A",
-                      help="videos and animations: against flicker, blend each frame with the previous output "
-                           "carried along the optical flow; 0.4-0.5 about halves it (0..1)")
-    look.add_argument("--flow-side", type=int, metavar="PX",
-                      help="--temporal-blend: longest side of the frames the flow runs on (default: 480)")
-    look.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"),
-                      help="--temporal-blend: DIS optical flow preset, faster or steadier (default: medium)")
-    video = parser.add_argument_group("video")
-    video.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: %(default)s)")
-    video.add_argument("--preset", default="medium", help="x264 preset, e.g. veryfast, medium (default: %(default)s)")
-    parser.add_argument("--strip-metadata", action="store_true",
-                        help="write no EXIF (camera, date, GPS), colour profile or PNG text (kept by default)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(parser, StylizeConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    kind = input_kind(args.input)
-    check_flags(args, kind)
-    check_output(args.input, args.output, kind, args.overwrite)
-    stylizer = make_stylizer(args)
+    cfg = from_args(StylizeConfig, args)
+    kind = input_kind(cfg.input)
+    check_kind(cfg, kind)
+    check_output(cfg.input, cfg.output, kind, cfg.overwrite)
+    stylizer = make_stylizer(cfg)
     print(f"model {model_summary(stylizer)} on {stylizer.provider}", file=sys.stderr)
     if kind == "video":
-        return stylize_video_file(args, stylizer)
+        return stylize_video_file(cfg, stylizer)
     if kind == "animation":
-        return stylize_animation_file(args, stylizer)
-    return stylize_image_files(args, stylizer, kind)
+        return stylize_animation_file(cfg, stylizer)
+    return stylize_image_files(cfg, stylizer, kind)
 
 
 def input_kind(path: Path) -> str:
@@ -104,33 +67,10 @@ def input_kind(path: Path) -> str:
                          f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)} or a folder of images")
 
 
-def check_flags(args: argparse.Namespace, kind: str) -> None:
-    if not 0.0 <= args.strength <= 1.0:
-        raise BrushworkError(f"--strength {args.strength}: must be between 0 and 1")
-    if (args.flow_side is not None or args.flow_preset is not None) and args.temporal_blend is None:
-        raise BrushworkError("--flow-side/--flow-preset tune --temporal-blend; add --temporal-blend 0.5 or drop them")
-    if args.flow_side is not None and args.flow_side < 16:
-        raise BrushworkError(f"--flow-side {args.flow_side}: give at least 16 pixels, e.g. 480")
-    if args.temporal_blend is not None:
-        if kind not in ("video", "animation"):
-            raise BrushworkError("--temporal-blend works on videos and animations only; drop it for still images")
-        if not 0.0 <= args.temporal_blend < 1.0:
-            raise BrushworkError(f"--temporal-blend {args.temporal_blend}: must be in [0, 1) "
-                                 "(1 would freeze the first frame)")
-    if args.max_side is not None and args.max_side < 8:
-        raise BrushworkError(f"--max-side {args.max_side}: must be at least 8 pixels")
-    if args.batch_size < 1:
-        raise BrushworkError(f"--batch-size {args.batch_size}: must be at least 1")
-    args.max_memory_bytes = parse_size(args.max_memory) if args.max_memory else None
-
-
-def parse_size(text: str) -> int:
-    """'2GB', '512MB', '1.5G', '800M', '1000000' -> bytes (binary units: 1 GB = 2**30 bytes)."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).upper() if match else None
-    if not match or unit not in SIZE_UNITS:
-        raise BrushworkError(f"--max-memory {text}: expected a size like 2GB, 512MB or 1.5G")
-    return int(float(match.group(1)) * SIZE_UNITS[unit])
+def check_kind(cfg: StylizeConfig, kind: str) -> None:
+    """What the flags cannot know alone: --temporal-blend needs frames to blend."""
+    if cfg.temporal_blend is not None and kind not in ("video", "animation"):
+        raise BrushworkError("--temporal-blend works on videos and animations only; drop it for still images")
 
 
 def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
@@ -160,19 +100,17 @@ def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
         raise BrushworkError(f"-o {dst}: cannot write into {parent}; choose a writable folder")
 
 
-def make_stylizer(args: argparse.Namespace):
+def make_stylizer(cfg: StylizeConfig):
     """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
     from .session import Stylizer
 
-    if args.model is not None and args.quality:
-        raise BrushworkError("--quality chooses between a shipped style's models; with --model the file given runs")
-    path = args.model if args.model is not None else _style_path(args.style or _default_style(), args)
-    if args.tile is None and args.max_memory_bytes is None:
-        return Stylizer(path, device=args.device, threads=args.threads)
+    path = cfg.model if cfg.model is not None else _style_path(cfg.style or _default_style(), cfg)
+    if cfg.tile is None and cfg.max_memory_bytes is None:
+        return Stylizer(path, device=cfg.device, threads=cfg.threads)
     from .tiling import TiledStylizer
 
-    return TiledStylizer(path, tile=args.tile, max_memory=args.max_memory_bytes, device=args.device,
-                         threads=args.threads)
+    return TiledStylizer(path, tile=cfg.tile, max_memory=cfg.max_memory_bytes, device=cfg.device,
+                         threads=cfg.threads)
 
 
 def _default_style() -> str:
@@ -181,12 +119,12 @@ def _default_style() -> str:
     return default_style()
 
 
-def _style_path(name: str, args: argparse.Namespace) -> Path:
+def _style_path(name: str, cfg: StylizeConfig) -> Path:
     from .session import runs_on_cpu
     from .styles import style_path
 
-    quality = args.quality or "auto"
-    return style_path(name, quality=quality, on_cpu=quality == "auto" and runs_on_cpu(args.device))
+    quality = cfg.quality or "auto"
+    return style_path(name, quality=quality, on_cpu=quality == "auto" and runs_on_cpu(cfg.device))
 
 
 def model_summary(stylizer: StylizerLike) -> str:
@@ -195,23 +133,24 @@ def model_summary(stylizer: StylizerLike) -> str:
     return f"{stylizer.path} ({', '.join(p for p in parts if p)})"
 
 
-def make_blender(args: argparse.Namespace):
+def make_blender(cfg: StylizeConfig):
     """The TemporalBlender that --temporal-blend asks for, or None."""
-    if not args.temporal_blend:
+    if not cfg.temporal_blend:
         return None
     from .temporal import TemporalBlender
 
-    options = {"flow_side": args.flow_side, "preset": args.flow_preset}
-    return TemporalBlender(args.temporal_blend, **{k: v for k, v in options.items() if v is not None})
+    options = {"flow_side": cfg.flow_side, "preset": cfg.flow_preset}
+    return TemporalBlender(cfg.temporal_blend, **{k: v for k, v in options.items() if v is not None})
 
 
-def make_post(args: argparse.Namespace, blender=None):
-    """(input frame, stylized frame) -> frame: temporal blending, then colour preservation, then strength."""
+def make_post(preserve: str | None = None, strength: float = 1.0, blender=None):
+    """(input frame, stylized frame) -> frame: temporal blending, then colour preservation (--preserve-color),
+    then --strength; None when there is nothing to do."""
     steps = [blender] if blender is not None else []
-    if args.preserve_color or args.strength < 1.0:
+    if preserve or strength < 1.0:
         from .color import blend, preserve_color
 
-        steps.append(lambda x, y: blend(x, preserve_color(x, y, args.preserve_color), args.strength))
+        steps.append(lambda x, y: blend(x, preserve_color(x, y, preserve), strength))
     if not steps:
         return None
 
@@ -223,69 +162,70 @@ def make_post(args: argparse.Namespace, blender=None):
     return post
 
 
-def stylize_video_file(args: argparse.Namespace, stylizer) -> int:
+def stylize_video_file(cfg: StylizeConfig, stylizer: StylizerLike) -> int:
     from .video import stylize_video
 
-    blender = make_blender(args)
+    blender = make_blender(cfg)
+    post = make_post(cfg.preserve_color, cfg.strength, blender)
     try:
-        stages = stylize_video(args.input, args.output, stylizer.batch, make_post(args, blender),
-                               prefetch=blender.prefetch if blender else None, batch_size=args.batch_size,
-                               crf=args.crf, preset=args.preset, max_side=args.max_side, progress=not args.quiet)
+        stages = stylize_video(cfg.input, cfg.output, stylizer.batch, post,
+                               prefetch=blender.prefetch if blender else None, batch_size=cfg.batch_size,
+                               crf=cfg.crf, preset=cfg.preset, max_side=cfg.max_side, progress=not cfg.quiet)
     finally:
         if blender is not None:
             blender.close()
     for warning in stages.warnings:
-        print(f"brushwork stylize: warning: {args.input}: {warning}", file=sys.stderr)
-    print(f"wrote {args.output}: {stages.report()}", file=sys.stderr)
+        print(f"brushwork stylize: warning: {cfg.input}: {warning}", file=sys.stderr)
+    print(f"wrote {cfg.output}: {stages.report()}", file=sys.stderr)
     return 0
 
 
-def picture_options(args: argparse.Namespace, post=None, *, progress: bool = False):
+def picture_options(cfg: StylizeConfig, post=None, *, progress: bool = False):
     """The flags that apply to pictures, for infer/pictures.py (a folder has its own progress bar, per file)."""
     from .pictures import Options
 
-    return Options(max_side=args.max_side, post=post, strip_metadata=args.strip_metadata,
-                   batch_size=args.batch_size, crf=args.crf, preset=args.preset, progress=progress)
+    return Options(max_side=cfg.max_side, post=post, strip_metadata=cfg.strip_metadata,
+                   batch_size=cfg.batch_size, crf=cfg.crf, preset=cfg.preset, progress=progress)
 
 
-def stylize_animation_file(args: argparse.Namespace, stylizer) -> int:
+def stylize_animation_file(cfg: StylizeConfig, stylizer: StylizerLike) -> int:
     from .animation import stylize_animation
 
-    blender = make_blender(args)
+    blender = make_blender(cfg)
     try:
-        options = picture_options(args, make_post(args, blender), progress=not args.quiet)
-        report = stylize_animation(args.input, args.output, stylizer, options)
+        options = picture_options(cfg, make_post(cfg.preserve_color, cfg.strength, blender), progress=not cfg.quiet)
+        report = stylize_animation(cfg.input, cfg.output, stylizer, options)
     finally:
         if blender is not None:
             blender.close()
-    print(f"wrote {args.output}: {report}", file=sys.stderr)
+    print(f"wrote {cfg.output}: {report}", file=sys.stderr)
     return 0
 
 
-def stylize_image_files(args: argparse.Namespace, stylizer, kind: str) -> int:
+def stylize_image_files(cfg: StylizeConfig, stylizer: StylizerLike, kind: str) -> int:
     """One image, or every image below a folder into the same relative path under the output folder."""
     from ..data.images import list_images
 
     if kind == "image":
-        stylize_image(args.input, args.output, stylizer, args)
-        print(f"wrote {args.output}", file=sys.stderr)
+        stylize_image(cfg.input, cfg.output, stylizer, cfg)
+        print(f"wrote {cfg.output}", file=sys.stderr)
         return 0
-    pairs = [(p, args.output / p.relative_to(args.input)) for p in list_images(args.input)]
+    pairs = [(p, cfg.output / p.relative_to(cfg.input)) for p in list_images(cfg.input)]
     if not pairs:
-        raise BrushworkError(f"{args.input}: no images in this folder")
+        raise BrushworkError(f"{cfg.input}: no images in this folder")
     existing = [dst for _, dst in pairs if dst.exists()]
-    if existing and not args.overwrite:
+    if existing and not cfg.overwrite:
         raise BrushworkError(f"{existing[0]} exists ({len(existing)} of the outputs do); pass --overwrite")
     from tqdm import tqdm
 
-    for src, dst in tqdm(pairs, unit="image", disable=args.quiet, file=sys.stderr):
-        stylize_image(src, dst, stylizer, args)
-    print(f"wrote {len(pairs)} images under {args.output}", file=sys.stderr)
+    for src, dst in tqdm(pairs, unit="image", disable=cfg.quiet, file=sys.stderr):
+        stylize_image(src, dst, stylizer, cfg)
+    print(f"wrote {len(pairs)} images under {cfg.output}", file=sys.stderr)
     return 0
 
 
-def stylize_image(src: Path, dst: Path, stylizer, args: argparse.Namespace) -> None:
+def stylize_image(src: Path, dst: Path, stylizer: StylizerLike, cfg: StylizeConfig) -> None:
     """A still picture of any size, or (in a folder) an animated one, written to the same type."""
     from .pictures import stylize_file
 
-    stylize_file(src, dst, stylizer, picture_options(args, make_post(args)))
+    stylize_file(src, dst, stylizer, picture_options(cfg, make_post(cfg.preserve_color, cfg.strength)))

@@ -1,7 +1,7 @@
 """Optical flow between video frames, warping by flow and the forward-backward occlusion check (numpy + OpenCV).
 
 Shared by the inference-time temporal blend (infer/temporal.py) and the warping-error measure
-(train/evaluate_video.py), so both trust exactly the same pixels.
+(train/evaluate/warping.py), so both trust exactly the same pixels.
 
 Conventions: a flow maps each pixel of frame A to where it is in frame B, `A(x) ~ B(x + flow(x))`, as
 (H, W, 2) float32 (dx, dy) in pixels. `warp(B, flow)` then brings B onto A's grid. The flow is computed with

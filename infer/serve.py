@@ -18,7 +18,6 @@ import functools
 import io
 import tempfile
 import traceback
-from argparse import Namespace
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -194,7 +193,7 @@ def look(fields: dict[str, str]):
     preserve = fields.get("preserve_color") or None
     if preserve not in (None, "luminance", "histogram"):
         raise ServeError(422, f"preserve_color {preserve!r}: give luminance or histogram (or leave it out)")
-    return make_post(Namespace(strength=strength, preserve_color=preserve))
+    return make_post(preserve, strength)
 
 
 def encode(frame, fmt: str | None) -> tuple[bytes, str, str]:

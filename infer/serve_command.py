@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
         raise BrushworkError(f"serve needs {', '.join(missing)}: pip install \"brushwork[serve]\"")
     import uvicorn
 
-    from .command import parse_size
     from .serve import create_app
     from .serve_config import ServeConfig
+    from .stylize_config import parse_size
 
     try:
         max_upload = parse_size(args.max_upload)

@@ -20,20 +20,18 @@ import copy
 import json
 import logging
 import os
-import time
 import warnings
-from pathlib import Path
-from typing import Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import BrushworkError, __version__
+from .. import __version__
 from ..data.images import atomic_write
 from ..infer.contract import INPUT_NAME, IO_CONVENTION, MIN_SIDE, OUTPUT_NAME, STRIDE
 from .checkpoint import load_checkpoint, model_from_checkpoint
+from .run_layout import resolve_checkpoint
 from .transformer_net import TransformerNet
 
 OPSET = 20
@@ -76,28 +74,6 @@ class ExportWrapper(nn.Module):
         net = self.net
         y = net.to_rgb(net.head(net.upsample(net.residuals(net.downsample(x)))))[:, :, :h, :w].float()
         return torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8).permute(0, 2, 3, 1)
-
-
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A run directory means <run>/model.pt, or its newest checkpoints/step_*.pt if there is no model.pt or the
-    checkpoint was written after it (a finished run that was extended and then interrupted); a file means itself."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise BrushworkError(f"{path}: no such run directory or checkpoint; give a run folder or a .pt file")
-    final = path / "model.pt"
-    steps = sorted((path / "checkpoints").glob("step_*.pt"), key=_step_number)
-    if final.is_file() and (not steps or final.stat().st_mtime >= steps[-1].stat().st_mtime):
-        return final
-    if not steps:
-        raise BrushworkError(f"{path}: no model.pt and no checkpoints/step_*.pt; is this a `brushwork train` run?")
-    return steps[-1]
-
-
-def _step_number(p: Path) -> int:
-    digits = p.stem.removeprefix("step_")
-    return int(digits) if digits.isdigit() else -1
 
 
 def load_for_export(path: str | os.PathLike) -> tuple[TransformerNet, dict]:
@@ -208,17 +184,6 @@ def check_parity(net: TransformerNet, onnx_path: str | os.PathLike | None, image
     if onnx_path is not None:
         output = run_onnx(onnx_path, image)
     return np.abs(output.astype(np.int16) - expected.astype(np.int16))
-
-
-class Timer:
-    """`with Timer() as t: ...; t.seconds`."""
-
-    def __enter__(self) -> Self:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.start
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from brushwork import BrushworkError
-from brushwork.train.evaluate_video import PALETTE, WarpingError, plot_series, read_frames, warping_error
+from brushwork.train.evaluate.chart import PALETTE, plot_series
+from brushwork.train.evaluate.frames import read_frames
+from brushwork.train.evaluate.warping import WarpingError, warping_error
 
 
 def write_video(path, frames: list, fps: int = 10) -> None:

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from brushwork.cli import main
 from brushwork.infer.contract import METADATA_KEYS
 from brushwork.models.checkpoint import save_checkpoint
-from brushwork.models.export import ExportWrapper, psnr, resolve_checkpoint
+from brushwork.models.export import ExportWrapper, psnr
+from brushwork.models.run_layout import resolve_checkpoint
 from brushwork.models.transformer_net import build_transformer
 
 ARCH_KWARGS = {"width": 8, "depth": 2, "output": "tanh"}

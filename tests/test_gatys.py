@@ -11,8 +11,8 @@ from PIL import Image
 
 from brushwork.cli import main
 from brushwork.infer.color import rgb_to_ycbcr
-from brushwork.train.gatys import build_loss, color_inputs, initial_image, iterate, to_tensor
-from brushwork.train.gatys_config import GatysConfig
+from brushwork.train.gatys.config import GatysConfig
+from brushwork.train.gatys.optimize import build_loss, color_inputs, initial_image, iterate, to_tensor
 
 
 def _stripes(height: int, width: int) -> np.ndarray:
@@ -68,7 +68,7 @@ def test_lbfgs_never_rises(tiny, init):
 def test_lbfgs_cuts_an_overlong_step():
     """A quartic bowl with a wild first curvature estimate: the line search cuts the step back instead of
     jumping far out (where f is orders of magnitude larger) as a fixed step would."""
-    from brushwork.train.lbfgs import BoxLBFGS
+    from brushwork.train.gatys.lbfgs import BoxLBFGS
 
     x = torch.full((64,), 0.9, requires_grad=True)
     target = torch.linspace(0.1, 0.6, 64)

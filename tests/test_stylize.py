@@ -171,7 +171,7 @@ def test_bad_flags(tmp_path, model, capsys):
 
 
 def test_parse_size():
-    from brushwork.infer.command import parse_size
+    from brushwork.infer.stylize_config import parse_size
 
     assert parse_size("2GB") == 2 * 2**30
     assert parse_size("512MB") == 512 * 2**20

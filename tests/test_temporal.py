@@ -13,7 +13,7 @@ from brushwork.infer.bench import encode_tone
 from brushwork.infer.flow import FlowEstimator, consistent, flow_to_previous, resize_flow, to_gray, warp
 from brushwork.infer.temporal import TemporalBlender
 from brushwork.models.transformer_net import build_transformer
-from brushwork.train.evaluate_video import WarpingError
+from brushwork.train.evaluate.warping import WarpingError
 from brushwork.train.stability import inside_mask, random_affine, stability_loss
 
 

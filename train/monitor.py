@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ..data.images import write_image
+from ..models.run_layout import sample_path
 
 
 def log_line(step: int, scalars: dict[str, float], images_per_s: float, lr: float) -> str:
@@ -71,7 +72,7 @@ class Monitor:
         if not self.enabled:
             return None
         grid = image_grid(originals, stylized)
-        path = self.run_dir / "samples" / f"step_{step:07d}.png"
+        path = sample_path(self.run_dir, step)
         write_image(path, grid)
         self.writer.add_image("samples", grid, step, dataformats="HWC")
         return path

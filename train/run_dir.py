@@ -15,6 +15,7 @@ import torch
 from .. import BrushworkError
 from ..data.images import open_rgb, resize_to_side
 from ..models.checkpoint import load_checkpoint
+from ..models.run_layout import checkpoints
 from .config import TrainConfig
 
 
@@ -56,11 +57,6 @@ def check_writable(run_dir: Path) -> None:
     except OSError as e:
         raise BrushworkError(f"--out {run_dir.parent}: cannot write there ({e.strerror}); "
                              "choose a writable folder") from None
-
-
-def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's step checkpoints, oldest first (temp files of an interrupted save are not listed)."""
-    return sorted((run_dir / "checkpoints").glob("step_*.pt"))
 
 
 def find_resume(cfg: TrainConfig) -> Path | None:

@@ -24,15 +24,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import BrushworkError
-from ..data.images import IMAGE_SUFFIXES, open_rgb, resize_to_side, write_image
-from ..infer.color import luminance_transfer, match_color, match_luminance, rgb_to_ycbcr
-from ..models.vgg import build_vgg
-from .device import resolve_device
-from .gatys_config import GatysConfig
-from .gatys_memory import check_memory, check_shape
+from ... import BrushworkError
+from ...data.images import IMAGE_SUFFIXES, open_rgb, resize_to_side, write_image
+from ...infer.color import luminance_transfer, match_color, match_luminance, rgb_to_ycbcr
+from ...models.vgg import build_vgg
+from ..device import resolve_device
+from ..losses import LossTerms, PerceptualLoss
+from .config import GatysConfig
 from .lbfgs import BoxLBFGS
-from .losses import LossTerms, PerceptualLoss
+from .memory import check_memory, check_shape
 
 
 @dataclass

@@ -22,55 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import BrushworkError, __version__
-from ..data.images import list_images, open_rgb, resize_to_side
-from ..models.vgg import build_vgg
-from .device import resolve_device
-from .gatys import initial_image, iterate, to_tensor, to_uint8
-from .gatys_config import GatysConfig
-from .gatys_memory import check_memory
-from .losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
+from ... import BrushworkError, __version__
+from ...data.images import list_images, open_rgb, resize_to_side
+from ...models.vgg import build_vgg
+from ..device import resolve_device
+from ..gatys.config import GatysConfig
+from ..gatys.memory import check_memory
+from ..gatys.optimize import initial_image, iterate, to_tensor, to_uint8
+from ..losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
+from .config import EvaluateConfig
 
 Stylize = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass
-class EvaluateConfig:
-    """Settings of `brushwork evaluate`; validation messages name the CLI flag."""
-
-    model: str
-    """--model: a checkpoint .pt, a `brushwork train` run directory, or an exported .onnx file."""
-    photos: str
-    """--photos: folder of held-out photos (not used in training)."""
-    style: str
-    """--style: the style image the model was trained on."""
-    out: str = "evaluation"
-    """--out: folder for report.json, report.csv, report.md, contact_sheet.png and images/."""
-    size: int = 256
-    """--size: longest side of every photo, for the model and Gatys alike."""
-    style_size: int | None = None
-    """--style-size: longest side of the style image (default: the model's training style size, else 512)."""
-    gatys_steps: tuple[int, ...] = (50, 100, 300, 500)
-    """--gatys-steps: L-BFGS iteration counts to report (one run per photo up to the largest)."""
-    gatys_init: str = "content"
-    """--gatys-init: content or noise."""
-    limit: int | None = None
-    """--limit: evaluate at most this many photos (sorted by path)."""
-    device: str = "auto"
-    """--device: auto, cpu, cuda or cuda:N (the model and Gatys both run there)."""
-
-    def __post_init__(self) -> None:
-        if self.size < 16:
-            raise BrushworkError(f"--size must be at least 16 pixels, got {self.size}")
-        if self.style_size is not None and self.style_size < 16:
-            raise BrushworkError(f"--style-size must be at least 16 pixels, got {self.style_size}")
-        if any(n < 1 for n in self.gatys_steps):
-            raise BrushworkError(f"--gatys-steps must be positive iteration counts, got {list(self.gatys_steps)}")
-        self.gatys_steps = tuple(sorted(set(self.gatys_steps)))
-        if self.gatys_init not in ("content", "noise"):
-            raise BrushworkError(f"--gatys-init {self.gatys_init!r} is unknown; choose content or noise")
-        if self.limit is not None and self.limit < 1:
-            raise BrushworkError(f"--limit must be at least 1, got {self.limit}")
 
 
 # ---- the model under test --------------------------------------------------------------------------------------
@@ -79,8 +41,8 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
     """A uint8 -> uint8 stylize function for a checkpoint, run directory or ONNX file, and its training config."""
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path, device)
-    from ..models.checkpoint import load_checkpoint, model_from_checkpoint
-    from ..models.export import resolve_checkpoint
+    from ...models.checkpoint import load_checkpoint, model_from_checkpoint
+    from ...models.run_layout import resolve_checkpoint
 
     ckpt = load_checkpoint(resolve_checkpoint(path))
     net = model_from_checkpoint(ckpt).float().to(device).eval()
@@ -95,7 +57,7 @@ def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
 def _load_onnx(path: str, device: torch.device) -> tuple[Stylize, dict]:
     if not Path(path).is_file():
         raise BrushworkError(f"--model {path}: no such file")
-    from ..infer import Stylizer
+    from ...infer import Stylizer
 
     stylizer = Stylizer(path, device="cpu" if device.type == "cpu" else "auto")
     config = stylizer.metadata.get("training_config") or "{}"

@@ -3,8 +3,10 @@ with a number and a suggestion instead of after minutes of swapping (or an OOM k
 
 The cost is dominated by what autograd keeps of the VGG pass for the backward pass: every ReLU output up to
 the deepest layer asked for, each pool's output and its int64 argmax indices, plus the gradient buffers in
-flight; then the L-BFGS history (two image-sized vectors per correction pair). `ACTIVATION_FACTOR` is
-calibrated against peak RSS measured on CPU (docs/benchmarks.md, Gatys memory; benchmarks/gatys.py).
+flight; then the L-BFGS history (two image-sized vectors per correction pair). `ACTIVATION_FACTOR` and
+`BASE_BYTES` are calibrated against the peak RSS that benchmarks/gatys.py measured on a CPU: 1.02-1.11 GiB at
+384x512 and 0.57 GiB at 256 px, where the estimate was 0.24 GiB high until BASE_BYTES came down to 360 MiB
+(docs/benchmarks.md, "Gatys baseline speed and memory").
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import os
 
 import torch
 
-from .. import BrushworkError
-from ..models.vgg import CONFIGS, layer_names
-from .gatys_config import GatysConfig
+from ... import BrushworkError
+from ...models.vgg import CONFIGS, layer_names
+from .config import GatysConfig
 
 FLOAT = 4
 ACTIVATION_FACTOR = 2.0   # saved activations + gradients in flight, relative to the saved activations alone
