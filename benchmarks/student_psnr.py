@@ -12,13 +12,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from brushwork.data.images import list_images, open_rgb, resize_to_side
-from brushwork.infer.session import Stylizer
-from brushwork.models.export import ExportWrapper, psnr
-from brushwork.train.distill import load_teacher
+from brushwork.data.images import list_images
+from brushwork.models.export import psnr
+from brushwork.train.distill_command import teacher_and_student
 
 
 def main() -> None:
@@ -29,14 +27,9 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=640, help="longest side of each photo (default: %(default)s)")
     parser.add_argument("--contact", type=Path, help="write a contact sheet (photo | teacher | student) here")
     args = parser.parse_args()
-    net, _ = load_teacher(args.teacher)
-    teacher, student = ExportWrapper(net).eval(), Stylizer(args.student, device="cpu")
     rows, scores = [], []
-    for path in list_images(args.photos):
-        image = np.asarray(resize_to_side(open_rgb(path), args.side), dtype=np.uint8)
-        with torch.no_grad():
-            reference = teacher(torch.from_numpy(image.copy())[None])[0].numpy()
-        out = student(image)
+    for path, image, reference, out in teacher_and_student(args.teacher, args.student, list_images(args.photos),
+                                                           args.side):
         scores.append(psnr(out, reference))
         print(f"{path.name}: {scores[-1]:.2f} dB")
         rows.append(np.concatenate([image, reference, out], axis=1))

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from brushwork.infer.bench import machine_line, parse_wxh
+from brushwork.infer.bench import machine_line, parse_wxh, timed_rate
 from brushwork.infer.session import Stylizer
 from brushwork.models.export import export_onnx
 from brushwork.models.transformer_net import TransformerNet, build_transformer
@@ -57,12 +56,7 @@ def macs_per_pixel(net: TransformerNet, size: int = 64) -> float:
 def fps(model_path: Path, size: tuple[int, int], seconds: float, threads: int) -> float:
     stylizer = Stylizer(model_path, device="cpu", threads=threads)
     frame = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-    stylizer(frame)  # warm-up: the first run plans the kernels
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or count < 2:
-        stylizer(frame)
-        count += 1
-    return count / (time.perf_counter() - start)
+    return timed_rate(lambda: stylizer(frame), 1, seconds)  # after a warm-up call: the first plans the kernels
 
 
 def main() -> None:

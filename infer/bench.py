@@ -51,12 +51,10 @@ def main(target: str, argv: list[str]) -> int:
 
 def model_paths(target: str) -> list[Path]:
     """An .onnx file, or a shipped style's full model followed by its student (when it ships one)."""
-    from .styles import list_styles, style_path
+    from .styles import list_styles, style_files
 
-    entry = next((s for s in list_styles() if s["name"] == target), None)
-    if Path(target).exists() or entry is None:
-        return [Path(target)]
-    return [style_path(target, quality="full"), *([style_path(target, quality="fast")] if entry.get("student") else [])]
+    shipped = not Path(target).exists() and target in {s["name"] for s in list_styles()}
+    return style_files(target) if shipped else [Path(target)]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -22,8 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .session import Stylizer
+    from .styles import list_styles, style_files
 
-    paths = [args.model] if args.model.exists() else _shipped(str(args.model))
+    shipped = not args.model.exists() and str(args.model) in {s["name"] for s in list_styles()}
+    paths = style_files(str(args.model)) if shipped else [args.model]  # neither: Stylizer says the file is missing
     stylizers = [Stylizer(path, device="cpu") for path in paths]
     if args.json:  # one document: the metadata, or {file name: metadata} for a style and its student
         metas = {s.path.name: s.metadata for s in stylizers}
@@ -33,16 +35,6 @@ def run(args: argparse.Namespace) -> int:
         print("\n" * bool(i), end="")
         _show(stylizer)
     return 0
-
-
-def _shipped(name: str) -> list[Path]:
-    """The files of a shipped style: the full model, then the student if it ships one."""
-    from .styles import list_styles, style_path
-
-    if name not in {s["name"] for s in list_styles()}:
-        return [Path(name)]  # not a style either: Stylizer says the file is missing
-    entry = next(s for s in list_styles() if s["name"] == name)
-    return [style_path(name, quality="full")] + ([style_path(name, quality="fast")] if entry.get("student") else [])
 
 
 def _show(stylizer) -> None:

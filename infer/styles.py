@@ -45,6 +45,13 @@ def default_style(folder: Path | None = None) -> str:
 QUALITIES = ("auto", "fast", "full")
 
 
+def style_files(name: str) -> list[Path]:
+    """A shipped style's files: the full model, then its student if it ships one (info and bench show both)."""
+    entry = next((s for s in list_styles() if s["name"] == name), None)
+    student = [style_path(name, quality="fast")] if entry is not None and entry.get("student") else []
+    return [style_path(name, quality="full"), *student]
+
+
 def style_path(name: str, folder: Path | None = None, *, quality: str = "full", on_cpu: bool = True) -> Path:
     """The .onnx file of a shipped style: the full model, or its student for quality "fast" (and for "auto" when
     the model will run on the CPU, `on_cpu`); an unknown name lists the known ones."""

@@ -18,22 +18,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError
-from ..models.transformer_net import TransformerNet, build_transformer
+from ..models.checkpoint import model_from_checkpoint
+from ..models.transformer_net import TransformerNet
 from .init import read_model
 
 
 def load_teacher(source: str) -> tuple[TransformerNet, dict]:
     """The frozen teacher network (float32, eval) and a record of it: source, path, sha256, arch, step, style."""
     found = read_model(source, "--teacher")
+    as_checkpoint = {"arch": found["arch"], "arch_kwargs": found["arch_kwargs"], "model": found["state"]}
     try:
-        net = build_transformer(found["arch"], **found["arch_kwargs"])
-    except TypeError as e:
-        raise BrushworkError(f"--teacher {source}: architecture options {found['arch_kwargs']} unknown to this "
-                             f"brushwork ({e})") from None
-    missing, unexpected = net.load_state_dict(found["state"], strict=False)
-    if missing or unexpected:
-        raise BrushworkError(f"--teacher {source}: its weights do not fit {found['arch']} {found['arch_kwargs']} "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        net = model_from_checkpoint(as_checkpoint)
+    except (BrushworkError, TypeError) as e:  # TypeError: options of a newer brushwork
+        raise BrushworkError(f"--teacher {source}: {e}") from None
     for p in net.parameters():
         p.requires_grad_(False)
     record = {k: found[k] for k in ("source", "path", "sha256", "arch", "arch_kwargs", "step")}

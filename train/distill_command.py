@@ -40,21 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import export_command
+    from ..models.export_command import check_output
+    from ..models.export_config import ExportConfig
     from .command import config_from_args
 
-    export_args = argparse.Namespace(checkpoint=None, output=args.output, fp16=False, int8=args.int8,
-                                     calibration=None, no_tiling=False, overwrite=args.overwrite)
-    export_command.check_output(export_args)  # before the hours of training, not after
     cfg = config_from_args(args, {**DEFAULTS, "teacher": args.teacher})
+    export = ExportConfig(checkpoint="", output=args.output, int8=args.int8,
+                          calibration=Path(cfg.data) if args.int8 else None, overwrite=args.overwrite)
+    check_output(export)  # before the hours of training, not after (the checkpoint is known only then)
+    from ..models.checked_export import export_model
     from .loop import fit
 
     result = fit(cfg)
     if result.interrupted:
         print(f"brushwork distill: stopped; run the same command to continue {result.run_dir}")
         return 128 + (result.signal or 2)
-    export_args.checkpoint, export_args.calibration = result.model_path, Path(cfg.data) if args.int8 else None
-    export_command.run(export_args)
+    report = export_model(result.model_path, export.output, precision=export.precision,
+                          calibration=export.calibration)
+    print("\n".join(report.lines()))
     score = student_psnr(cfg.teacher, args.output, cfg.data)
     print(f"student vs teacher on {score['photos']} photos of {cfg.data} (up to {PSNR_SIDE} px): PSNR mean "
           f"{score['mean']:.1f} dB, worst {score['worst']:.1f} dB")
@@ -65,23 +68,32 @@ def student_psnr(teacher: str, student_onnx: Path, photos: str, count: int = PSN
                  side: int = PSNR_SIDE) -> dict:
     """PSNR of the exported student against the teacher (torch, fp32) on `count` photos spread over the folder."""
     import numpy as np
-    import torch
 
-    from ..data.images import list_images, open_rgb, resize_to_side
-    from ..infer.session import Stylizer
-    from ..models.export import ExportWrapper, psnr
-    from .distill import load_teacher
+    from ..data.images import list_images
+    from ..models.export import psnr
 
-    net, _ = load_teacher(teacher)
-    wrapper, student = ExportWrapper(net).eval(), Stylizer(student_onnx, device="cpu")
     paths = list_images(photos)
     if not paths:
         raise BrushworkError(f"--data {photos}: no photos to measure the student on")
     picks = [paths[round(i * (len(paths) - 1) / max(1, count - 1))] for i in range(min(count, len(paths)))]
-    scores = []
-    for path in picks:
+    scores = [psnr(out, reference) for _, _, reference, out in teacher_and_student(teacher, student_onnx, picks, side)]
+    return {"photos": len(scores), "mean": float(np.mean(scores)), "worst": float(np.min(scores))}
+
+
+def teacher_and_student(teacher: str, student_onnx: Path, paths: list[Path], side: int):
+    """(path, photo, teacher's picture in torch fp32, student's through onnxruntime) per photo, longest side `side`."""
+    import numpy as np
+    import torch
+
+    from ..data.images import open_rgb, resize_to_side
+    from ..infer.session import Stylizer
+    from ..models.export import ExportWrapper
+    from .distill import load_teacher
+
+    net, _ = load_teacher(teacher)
+    wrapper, student = ExportWrapper(net).eval(), Stylizer(student_onnx, device="cpu")
+    for path in paths:
         image = np.asarray(resize_to_side(open_rgb(path), side), dtype=np.uint8)
         with torch.no_grad():
             reference = wrapper(torch.from_numpy(image.copy())[None])[0].numpy()
-        scores.append(psnr(student(image), reference))
-    return {"photos": len(scores), "mean": float(np.mean(scores)), "worst": float(np.min(scores))}
+        yield path, image, reference, student(image)

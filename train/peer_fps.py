@@ -13,7 +13,6 @@ import argparse
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 
 from .. import BrushworkError
@@ -35,15 +34,12 @@ def peer_fps(net, size: tuple[int, int], seconds: float) -> float:
     """Batch-1 fps on a random frame in the peer's own convention (float NCHW in 0..255), after one warm-up call."""
     import torch
 
+    from ..infer.bench import timed_rate
+
     w, h = size
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255
     with torch.inference_mode():
-        net(x)
-        calls, start = 0, time.perf_counter()
-        while calls < 2 or time.perf_counter() - start < seconds:
-            net(x)
-            calls += 1
-    return calls / (time.perf_counter() - start)
+        return timed_rate(lambda: net(x), 1, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
