@@ -57,7 +57,7 @@ def test_balanced_style_weight_puts_the_references_in_ratio(photo_dir, style_pat
 def test_run_records_the_balanced_weight(photo_dir, style_path, tmp_path):
     result = fit(tiny(photo_dir, style_path, tmp_path, steps=2))
     config = load_checkpoint(result.model_path)["config"]
-    assert config["style_weight"] > 0 and config["style_balance"] == 2.0 and config["style_size"] == 64
+    assert config["style_weight"] > 0 and config["style_balance"] == 3.0 and config["style_size"] == 64
 
 
 @pytest.fixture(scope="module")

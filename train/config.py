@@ -52,9 +52,10 @@ class TrainConfig:
                                            group=MODEL)
     style_weight: float | None = option(None, "style loss weight (default: set from --style-balance at the start)",
                                          group=MODEL)
-    style_balance: float = option(2.0, "how much painting against photo, when --style-weight is not given: the "
+    style_balance: float = option(3.0, "how much painting against photo, when --style-weight is not given: the "
                                    "photos' own style loss counts this many times a flat grey image's content loss; "
-                                   "higher = more painting, less photo", group=MODEL)
+                                   "higher = more painting, less photo (2 looked washed out: docs/quality.md)",
+                                   group=MODEL)
     tv_weight: float | None = option(None, "total variation weight (default: tuned per --vgg-weights)",
                                       group=MODEL)
     init: str | None = option(None, "start from this model's weights: a checkpoint, run directory, exported .onnx or "
