@@ -23,11 +23,12 @@ import numpy as np
 import torch
 
 from brushwork.data.images import list_images, open_rgb, resize_to_side
-from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint
-from brushwork.models.vgg import build_vgg
-from brushwork.train.evaluate.compare import loss_settings, score
-from brushwork.train.gatys.optimize import to_tensor, to_uint8
+from brushwork.models.checkpoint import load_checkpoint
+from brushwork.train.evaluate.compare import load_model, loss_settings, score, scoring_loss
+from brushwork.train.gatys.optimize import to_tensor
 from brushwork.train.losses import PerceptualLoss
+
+CPU = torch.device("cpu")
 
 FIELDS = ["file", "step", "content", "style", "tv", "total", "ratio"]
 
@@ -55,8 +56,7 @@ def main() -> None:
             if not done:
                 writer.writeheader()
             for path in todo:
-                ckpt = load_checkpoint(path)
-                row = {"file": _key(path), "step": ckpt.get("step"), **_score(ckpt, loss, photos)}
+                row = {"file": _key(path), "step": load_checkpoint(path).get("step"), **_score(path, loss, photos)}
                 row["ratio"] = f"{row['total'] / reference:.3f}" if reference else ""
                 writer.writerow(row)
                 f.flush()
@@ -81,25 +81,15 @@ def _reference_total(report: Path, method: str) -> float:
 
 
 def _loss_and_photos(config: dict, args: argparse.Namespace) -> tuple[PerceptualLoss, list[np.ndarray]]:
-    settings = loss_settings(config)
-    style_side = int(config.get("style_size") or 512)
-    style = np.asarray(resize_to_side(open_rgb(args.style), style_side), dtype=np.uint8)
-    loss = PerceptualLoss(build_vgg(settings["vgg_weights"]), [to_tensor(style, torch.device("cpu"))],
-                          content_layers=settings["content_layers"], style_layers=settings["style_layers"],
-                          content_weight=settings["content_weight"], style_weight=settings["style_weight"],
-                          tv_weight=settings["tv_weight"])
+    style = np.asarray(resize_to_side(open_rgb(args.style), int(config.get("style_size") or 512)), dtype=np.uint8)
     photos = [np.asarray(resize_to_side(open_rgb(p), args.size), dtype=np.uint8) for p in list_images(args.photos)]
-    return loss, photos
+    return scoring_loss(loss_settings(config), style, CPU), photos
 
 
-def _score(ckpt: dict, loss: PerceptualLoss, photos: list[np.ndarray]) -> dict[str, float]:
-    net = model_from_checkpoint(ckpt).float().eval()
-    scores = []
-    for photo in photos:
-        content = to_tensor(photo, torch.device("cpu"))
-        with torch.inference_mode():
-            image = to_uint8(net(content))
-        scores.append(score(loss, content, image))
+def _score(path: Path, loss: PerceptualLoss, photos: list[np.ndarray]) -> dict[str, float]:
+    """Mean weighted losses of one checkpoint's uint8 output, as `brushwork evaluate` scores its fast row."""
+    stylize, _ = load_model(str(path), CPU)
+    scores = [score(loss, to_tensor(photo, CPU), stylize(photo)) for photo in photos]
     return {k: float(f"{np.mean([s[k] for s in scores]):.5g}") for k in ("content", "style", "tv", "total")}
 
 

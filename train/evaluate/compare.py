@@ -83,6 +83,14 @@ def loss_settings(training_config: dict) -> dict:
 
 # ---- scoring and the Gatys runs -----------------------------------------------------------------------------------
 
+def scoring_loss(settings: dict, style_image: np.ndarray, device: torch.device) -> PerceptualLoss:
+    """The fixed loss network of `loss_settings` against one uint8 painting, on `device`."""
+    return PerceptualLoss(build_vgg(settings["vgg_weights"]).to(device), [to_tensor(style_image, device)],
+                          content_layers=settings["content_layers"], style_layers=settings["style_layers"],
+                          content_weight=settings["content_weight"], style_weight=settings["style_weight"],
+                          tv_weight=settings["tv_weight"])
+
+
 def score(loss: PerceptualLoss, content: torch.Tensor, image: np.ndarray) -> dict[str, float]:
     """Weighted content, style, TV and total loss of a uint8 image against the photo `content`."""
     with torch.no_grad():
@@ -137,10 +145,7 @@ def evaluate(cfg: EvaluateConfig, *, progress: bool = True) -> dict:
     style_image = np.asarray(resize_to_side(open_rgb(cfg.style), style_side), dtype=np.uint8)
     gcfg = _gatys_config(cfg, settings, style_side)
     check_memory(gcfg, [(cfg.size, cfg.size), style_image.shape[:2]], device)
-    loss = PerceptualLoss(build_vgg(settings["vgg_weights"]).to(device), [to_tensor(style_image, device)],
-                          content_layers=settings["content_layers"], style_layers=settings["style_layers"],
-                          content_weight=settings["content_weight"], style_weight=settings["style_weight"],
-                          tv_weight=settings["tv_weight"])
+    loss = scoring_loss(settings, style_image, device)
     stylize(np.asarray(resize_to_side(open_rgb(photos[0]), cfg.size)))  # warm-up: a runtime's first call pays setup
     results = []
     for i, path in enumerate(photos):
