@@ -64,6 +64,7 @@ if [ $DEVICE = cuda ]; then
 fi
 fi
 
+# --amp bf16: what auto picks on the H200 (native bf16), forced so the CPU dry run goes through the same precision.
 export OMP_NUM_THREADS=2  # eight trainers and their loaders share 16 cores
 stage "train $(echo $STYLES | wc -w) models side by side, --time-budget ${BUDGET}s each"
 mkdir -p "$WORK/runs"
@@ -73,7 +74,7 @@ for spec in $STYLES; do
   name=${name:-$painting}
   timeout $((BUDGET + 90)) $BW train --style "$GPU/styles/$painting.jpg" --data "$GPU/photos" --out "$WORK/runs" \
     --name "$name" --image-size $TRAIN_SIZE --batch-size $TRAIN_BATCH --style-balance "$balance" \
-    --time-budget "${BUDGET}s" --init "$INIT" --device $DEVICE --workers $WORKERS \
+    --time-budget "${BUDGET}s" --init "$INIT" --device $DEVICE --workers $WORKERS --amp bf16 \
     --log-every 50 --sample-every 500 --ckpt-every 100000 --keep-last 1 > "$LOG/train_$name.txt" 2>&1 &
   pids+=($!)
 done

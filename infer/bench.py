@@ -168,10 +168,12 @@ def make_clip(path: Path, size: tuple[int, int], frames: int, fps: int = 30) -> 
     """A synthetic clip: a moving colour pattern plus a 440 Hz AAC tone (so audio copy is part of the work)."""
     import av
 
+    from .video_io import add_encoder
+
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "23"})
+        video = add_encoder(out, "libx264", rate=fps, options={"preset": "ultrafast", "crf": "23"})
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
         audio = out.add_stream("aac", rate=48000, layout="stereo")
         for i in range(frames):

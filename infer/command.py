@@ -101,30 +101,34 @@ def check_output(src: Path, dst: Path, kind: str, overwrite: bool) -> None:
 
 
 def make_stylizer(cfg: StylizeConfig):
+    """The Stylizer (or TiledStylizer) of --model, or of a shipped --style at --quality: `auto` runs the student
+    where the model runs on the CPU, decided by the provider onnxruntime really gave the full model's session (a
+    CUDA provider can be installed and still fall back to the CPU: no CUDA libraries, no driver)."""
+    from .session import runs_on_cpu
+    from .styles import default_style, style_path
+
+    if cfg.model is not None:
+        return _open(cfg.model, cfg)
+    name, quality = cfg.style or default_style(), cfg.quality or "auto"
+    if quality != "auto" or runs_on_cpu(cfg.device):  # no CUDA to try: the CPU's choice without a session
+        return _open(style_path(name, quality=quality, on_cpu=True), cfg)
+    full, student = style_path(name, quality="full"), style_path(name, quality="auto", on_cpu=True)
+    stylizer = _open(full, cfg)
+    if stylizer.provider == "CPUExecutionProvider" and student != full:
+        return _open(student, cfg)
+    return stylizer
+
+
+def _open(path, cfg: StylizeConfig):
     """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
     from .session import Stylizer
 
-    path = cfg.model if cfg.model is not None else _style_path(cfg.style or _default_style(), cfg)
     if cfg.tile is None and cfg.max_memory_bytes is None:
         return Stylizer(path, device=cfg.device, threads=cfg.threads)
     from .tiling import TiledStylizer
 
     return TiledStylizer(path, tile=cfg.tile, max_memory=cfg.max_memory_bytes, device=cfg.device,
                          threads=cfg.threads)
-
-
-def _default_style() -> str:
-    from .styles import default_style
-
-    return default_style()
-
-
-def _style_path(name: str, cfg: StylizeConfig) -> Path:
-    from .session import runs_on_cpu
-    from .styles import style_path
-
-    quality = cfg.quality or "auto"
-    return style_path(name, quality=quality, on_cpu=quality == "auto" and runs_on_cpu(cfg.device))
 
 
 def model_summary(stylizer: StylizerLike) -> str:
@@ -137,7 +141,13 @@ def make_blender(cfg: StylizeConfig):
     """The TemporalBlender that --temporal-blend asks for, or None."""
     if not cfg.temporal_blend:
         return None
-    from .temporal import TemporalBlender
+    try:
+        from .temporal import TemporalBlender
+    except ModuleNotFoundError as e:  # the optical flow is OpenCV's: a runtime installed without it
+        if e.name != "cv2":
+            raise
+        raise BrushworkError("--temporal-blend needs OpenCV for the optical flow: "
+                             "`pip install opencv-python-headless`, or leave --temporal-blend out") from None
 
     options = {"flow_side": cfg.flow_side, "preset": cfg.flow_preset}
     return TemporalBlender(cfg.temporal_blend, **{k: v for k, v in options.items() if v is not None})

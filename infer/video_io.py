@@ -131,6 +131,19 @@ def codec_options(filename: str, crf: int, preset: str) -> tuple[str, dict[str, 
     return "libx264", {"crf": str(crf), "preset": preset}
 
 
+def add_encoder(output, codec: str, **kwargs):
+    """output.add_stream(codec, ...), or one line naming the missing encoder: an FFmpeg built without libx264 or
+    libvpx (some distributions' PyAV builds on their own FFmpeg) has no such codec."""
+    import av
+
+    try:
+        return output.add_stream(codec, **kwargs)
+    except av.codec.codec.UnknownCodecError:
+        other = "write a .webm (VP9)" if codec == "libx264" else "write an .mp4 (H.264)"
+        raise BrushworkError(f"-o {output.name}: this FFmpeg (PyAV {av.__version__}) has no {codec} encoder; "
+                             f"install PyAV's own wheel (`pip install --force-reinstall av`), or {other}") from None
+
+
 class Encoder:
     """libx264 yuv420p into a container, keeping the input's timestamps and rotation; audio copied alongside."""
 
@@ -138,7 +151,7 @@ class Encoder:
         self.output = output
         rate = source_stream.average_rate or source_stream.guessed_rate or Fraction(30)
         codec, options = codec_options(output.name, crf, preset)
-        self.stream = output.add_stream(codec, rate=rate, options=options)
+        self.stream = add_encoder(output, codec, rate=rate, options=options)
         self.stream.width, self.stream.height = self.size = size
         self.stream.pix_fmt = "yuv420p"
         self.time_base = source_stream.time_base or Fraction(1, 1000)

@@ -140,6 +140,8 @@ def make_flickering_model():
 #   term    SIGTERM to that process after the step (the handler only sets a flag)
 #   ctrl-c  SIGINT to the whole process group after the step, as a terminal's Ctrl-C reaches the DataLoader
 #           workers too; the caller must start the process in a session of its own (start_new_session=True)
+# and, where CHOOSE_BY_RANK="bf16,off" is set, `--amp auto` decides differently on each rank (as timing under load
+# can): each rank prints the precision its trainer really runs in.
 _TRAIN_WITH_FAULT = '''
 import os, signal, sys
 
@@ -147,6 +149,16 @@ from brushwork.cli import main
 from brushwork.train import loop
 
 kind, at, rank = os.environ["FAULT"].split(":")
+if os.environ.get("CHOOSE_BY_RANK"):
+    mine = os.environ["CHOOSE_BY_RANK"].split(",")[int(os.environ.get("RANK", "0"))]
+    loop.choose = lambda mode, device: (mine, "this rank's own timing")
+    real_init = loop.Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        print(f"rank {os.environ.get('RANK', '0')} trains in {self.dtype}", flush=True)
+
+    loop.Trainer.__init__ = init
 if os.environ.get("RANK", "0") == rank:
     real_losses, real_step = loop.Trainer.losses, loop.Trainer.step
 

@@ -40,7 +40,8 @@ def inputs(tmp_path_factory):
 def train_args(inputs, out, *extra) -> list[str]:
     return ["train", "--style", str(inputs / "style.png"), "--data", str(inputs / "photos"), "--out", str(out),
             "--arch", "johnson-light", "--image-size", "32", "--style-size", "64", "--batch-size", "2",
-            "--steps", "6", "--log-every", "1", "--sample-every", "3", "--workers", "0", "--device", "cpu", *extra]
+            "--steps", "6", "--log-every", "1", "--sample-every", "3", "--workers", "0", "--device", "cpu",
+            "--amp", "off", *extra]  # a later --amp in `extra` wins
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def straight(inputs):
     return proc.stdout, out / "style"
 
 
-def run_ranks(driver, argv: list[str], fault: str, log_dir) -> list[tuple[int, str, str]]:
+def run_ranks(driver, argv: list[str], fault: str, log_dir, **extra_env) -> list[tuple[int, str, str]]:
     """Both ranks of a 2-process run as torchrun would start them; (exit code, stdout, stderr) per rank."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,7 +65,7 @@ def run_ranks(driver, argv: list[str], fault: str, log_dir) -> list[tuple[int, s
     with contextlib.ExitStack() as files:
         for rank in range(2):
             env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                   "WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": str(rank), "FAULT": fault}
+                   "WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": str(rank), "FAULT": fault, **extra_env}
             out, err = (files.enter_context(open(log_dir / f"rank{rank}.{name}", "w")) for name in ("out", "err"))
             procs.append(subprocess.Popen([sys.executable, str(driver), *argv], env=env, stdout=out, stderr=err))
         deadline = time.monotonic() + DEADLINE_S
@@ -128,3 +129,26 @@ def test_nan_on_one_rank_stops_every_rank_with_one_line(inputs, fault_driver, tm
     run_dir = tmp_path / "runs" / "style"
     assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_0000002.pt"]
     assert not (run_dir / "model.pt").exists()
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_torchrun_in_half_precision(inputs, tmp_path, amp):
+    """Two ranks train, checkpoint and finish in bf16 and in fp16 (gradient scaler) on the CPU."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "brushwork",
+           *train_args(inputs, tmp_path / "runs", "--steps", "2", "--ckpt-every", "2", "--amp", amp)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=DEADLINE_S,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count(f"precision: {amp} (--amp {amp}: as asked)") == 1 and "done: 2 steps" in proc.stdout
+    ckpt = load_checkpoint(tmp_path / "runs" / "style" / "checkpoints" / "step_0000002.pt")
+    assert ckpt["config"]["amp"] == amp and ckpt["optimizer"]["state"][0]["step"] == 2  # no step skipped
+
+
+def test_ranks_share_rank_0s_precision(inputs, fault_driver, tmp_path):
+    """`--amp auto` timed differently on the two ranks: both train in rank 0's choice, which is recorded."""
+    argv = train_args(inputs, tmp_path / "runs", "--steps", "1", "--amp", "auto")
+    ranks = run_ranks(fault_driver, argv, "none:0:0", tmp_path, CHOOSE_BY_RANK="bf16,off")
+    assert [code for code, _, _ in ranks] == [0, 0], ranks
+    assert "rank 0 trains in torch.bfloat16" in ranks[0][1] and "rank 1 trains in torch.bfloat16" in ranks[1][1]
+    assert "precision: bf16 (--amp auto: this rank's own timing)" in ranks[0][1]
+    assert load_checkpoint(tmp_path / "runs" / "style" / "model.pt")["config"]["amp"] == "bf16"

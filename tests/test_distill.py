@@ -139,13 +139,29 @@ def test_a_shipped_style_runs_its_student_on_the_cpu(make_invert_model, tmp_path
     (folder / "index.json").write_text(json.dumps(index))
     monkeypatch.setattr(styles, "styles_folder", lambda: folder)
     Image.fromarray(np.full((16, 16, 3), 10, np.uint8)).save(tmp_path / "in.png")
-    gpu = lambda device: False
+    real_open = session.open_session
+
+    class CudaSession:  # what onnxruntime gives where CUDA really works
+        def __init__(self, inner):
+            self.inner = inner
+
+        def get_providers(self):
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    looks_like_gpu, gets_cuda = object(), object()
     for i, (extra, used) in enumerate(((["--device", "cpu"], "starry.fast.onnx"),  # on the CPU: none here)
                                        (["--quality", "full"], "starry.onnx"),
                                        (["--quality", "fast", "--device", "cpu"], "starry.fast.onnx"),
-                                       ([gpu], "starry.onnx"))):
-        if extra == [gpu]:
-            monkeypatch.setattr(session, "runs_on_cpu", gpu)
+                                       # a CUDA provider and a driver, but onnxruntime falls back to the CPU
+                                       ([looks_like_gpu], "starry.fast.onnx"),
+                                       ([gets_cuda], "starry.onnx"))):
+        if extra[0] in (looks_like_gpu, gets_cuda):
+            monkeypatch.setattr(session, "runs_on_cpu", lambda device: False)
+            if extra[0] is gets_cuda:
+                monkeypatch.setattr(session, "open_session", lambda *a: CudaSession(real_open(*a)))
             extra = []
         out = tmp_path / f"out{i}.png"
         assert main(["stylize", str(tmp_path / "in.png"), "-o", str(out), "--style", "starry", *extra]) == 0

@@ -21,7 +21,8 @@ from brushwork.train.precision import amp_dtype
 def tiny(photo_dir, style_path, tmp_path, **kw) -> TrainConfig:
     options = {"style": str(style_path), "data": str(photo_dir), "out": str(tmp_path / "runs"),
                "arch": "johnson-light", "image_size": 32, "style_size": 64, "batch_size": 2, "steps": 4,
-               "workers": 0, "log_every": 2, "sample_every": 100, "ckpt_every": 2}
+               "workers": 0, "log_every": 2, "sample_every": 100, "ckpt_every": 2,
+               "amp": "off"}  # exact comparisons: no precision timed under load (tests/test_precision.py has them all)
     return TrainConfig(**{**options, **kw})
 
 

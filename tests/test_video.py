@@ -245,3 +245,42 @@ def test_frame_sizes():
     assert frame_sizes(65, 49, 100) == ((65, 49), (64, 48))  # no scaling needed: as without --max-side
     assert frame_sizes(1001, 563, 500) == ((500, 280), (500, 280))
     assert frame_sizes(1, 9, None) == ((2, 8), (2, 8))  # too thin to crop: scaled
+
+
+def test_an_ffmpeg_without_the_encoder_is_one_line(tmp_path, model, capsys, monkeypatch):
+    """PyAV built on an FFmpeg without libx264 (some distributions' own builds): one line, exit 2, no file left."""
+    from brushwork.infer import video_io
+
+    src = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
+    monkeypatch.setattr(video_io, "codec_options", lambda filename, crf, preset: ("libx264_not_built", {}))
+    assert stylize(src, "-o", tmp_path / "out.mp4", "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("brushwork stylize: error: -o ")
+    assert "has no libx264_not_built encoder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "invert.onnx"]
+
+
+def test_temporal_blend_without_opencv_is_one_line(tmp_path, model, capsys, monkeypatch):
+    """A runtime installed without OpenCV: --temporal-blend says what to install; a plain run still works."""
+    import sys
+
+    for name in ("cv2", "brushwork.infer.temporal", "brushwork.infer.flow"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now fails as where it is not installed
+    src = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
+    assert stylize(src, "-o", tmp_path / "blend.mp4", "--model", model, "--temporal-blend", "0.5") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "pip install opencv-python-headless" in err.strip().splitlines()[-1]
+    assert stylize(src, "-o", tmp_path / "plain.mp4", "--model", model) == 0
+
+
+def test_device_cuda_without_a_gpu_is_one_line(tmp_path, model, capsys):
+    from brushwork.infer import session
+
+    if session.providers_for("auto")[0] != "CPUExecutionProvider":
+        pytest.skip("this machine has a GPU that onnxruntime may use (tests/test_gpu.py covers it)")
+    src = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
+    assert stylize(src, "-o", tmp_path / "out.mp4", "--model", model, "--device", "cuda") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("brushwork stylize: error: --device cuda: onnxruntime could not")

@@ -60,6 +60,16 @@ def max_over_ranks(value: int, ctx: Context) -> int:
     return int(t.item())
 
 
+def from_main(value: int, ctx: Context) -> int:
+    """Rank 0's `value` on every rank: a decision made once (e.g. --amp auto's timing, which differs between
+    processes under load) that every rank must share."""
+    if not ctx.distributed:
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=ctx.device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
+
+
 def every_rank(value: float, ctx: Context) -> list[float]:
     """`value` from every rank, in rank order ([value] without DDP): e.g. each rank's loss, so that all ranks see
     a NaN on any one of them and raise together instead of leaving the others in the next all-reduce."""

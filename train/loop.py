@@ -35,7 +35,7 @@ from .distill import DistillLoss, load_teacher
 from .init import apply_init, load_init
 from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
-from .precision import amp_dtype
+from .precision import DTYPES, FP16_INIT_SCALE, NAMES, amp_dtype, choose
 from .run_dir import check_writable, find_resume, load_resume, load_style, rng_state, set_rng_state
 from .schedule import learning_rate
 from .signals import StopSignal
@@ -78,19 +78,22 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
         self.model = build_transformer(cfg.arch).to(device, memory_format=self.memory_format)
         self.dtype = amp_dtype(cfg.amp, device)
-        # Frozen networks live in the autocast dtype: autocast re-casts frozen weights on every call (its cache holds
-        # only trainable leaves), so three VGG passes a step would each convert ~8M weights.
         frozen = build_vgg(cfg.vgg_weights) if teacher is None else teacher
         frozen.to(device, memory_format=self.memory_format)
-        if self.dtype is not None:
-            frozen.to(self.dtype)
-        if teacher is None:
+        if teacher is None:  # the painting's Gram targets are constants: computed here, in float32, by a float32 VGG
             self.loss = PerceptualLoss(frozen, [style.to(device)], content_layers=cfg.content_layers,
                                        style_layers=cfg.style_layers, content_weight=cfg.content_weight,
                                        style_weight=cfg.style_weight or 1.0, tv_weight=cfg.tv_weight)
         else:
             self.loss = DistillLoss(frozen)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
+        # Only then does the frozen network move to the autocast dtype (its weights; the loss's targets are buffers
+        # of the loss, not of the network, and stay float32): autocast re-casts frozen weights on every call (its
+        # cache holds only trainable leaves), so three VGG passes a step would each convert ~8M weights. From here
+        # on the frozen network runs only under autocast (self.autocast()).
+        if self.dtype is not None:
+            frozen.to(self.dtype)
+        self.scaler = torch.amp.GradScaler(device.type, init_scale=FP16_INIT_SCALE,
+                                           enabled=self.dtype == torch.float16)
         self.optimizer = make_adam(self.model.parameters(), cfg.lr)
         self.net: nn.Module = self.model
         if self.ctx.distributed:
@@ -214,11 +217,13 @@ class Run:
         if ctx.is_main:
             check_writable(self.run_dir)
         resume = find_resume(cfg)
+        ckpt = load_resume(resume, cfg) if resume is not None else None
+        self.precision_note = self._decide_precision(ckpt)
         self.total = total_steps(cfg, len(self.photos), ctx.world_size)
         self.trainer = Trainer(cfg, ctx.device, style, ctx=ctx, teacher=teacher)
         self.step, self.last_ckpt, self.init_info = 0, None, None
         self.signum = 0  # the signal that stopped the loop, agreed by all ranks
-        budget_state = self._start_from(resume)
+        budget_state = self._start_from(resume, ckpt)
         if cfg.style_weight is None and teacher is None:
             self.trainer.balance_style(validation_batch(self.photos, cfg.image_size, count=16))
         self.budget = None
@@ -232,11 +237,26 @@ class Run:
         if ctx.is_main:
             atomic_write(run_layout.config_path(self.run_dir), lambda f: f.write(dump_yaml(cfg).encode()))
 
-    def _start_from(self, resume: Path | None) -> dict:
+    def _decide_precision(self, ckpt: dict | None) -> str:
+        """Resolve --amp once for the whole run and write it into the config (so config.yaml and every checkpoint
+        record it): a resumed `auto` run keeps its checkpoint's precision; otherwise rank 0 decides (auto times
+        the CPU, which load sways) and the other ranks take its answer. Returns the line that says so."""
+        cfg, asked = self.cfg, self.cfg.amp
+        recorded = (ckpt or {}).get("config", {}).get("amp")
+        if asked == "auto" and recorded in DTYPES:
+            cfg.amp = recorded
+            return f"precision: {NAMES[DTYPES[recorded]]} (recorded in the checkpoint)"
+        name, why = choose(asked, self.ctx.device) if self.ctx.is_main else ("off", "")
+        cfg.amp = list(DTYPES)[distributed.from_main(list(DTYPES).index(name), self.ctx)]
+        note = f"precision: {NAMES[DTYPES[cfg.amp]]} (--amp {asked}: {why})"
+        if recorded in DTYPES and recorded != cfg.amp:
+            note += f"; the checkpoint was trained in {NAMES[DTYPES[recorded]]}"
+        return note
+
+    def _start_from(self, resume: Path | None, ckpt: dict | None) -> dict:
         """Continue a checkpoint (weights, optimizer, step, RNG) or take --init's weights; returns the saved
         --time-budget state of a resumed run."""
         if resume is not None:
-            ckpt = load_resume(resume, self.cfg)
             self.trainer.load_state(ckpt)
             self.step, self.last_ckpt, self.init_info = int(ckpt["step"]), resume, ckpt.get("init")
             return ckpt.get("budget") or {}
@@ -250,6 +270,7 @@ class Run:
         monitor = Monitor(self.run_dir, total_steps=None if self.total == UNPLANNED else self.total,
                           start_step=min(self.step, self.total),
                           log_every=cfg.log_every, enabled=ctx.is_main)
+        monitor.message(self.precision_note)
         if self.last_ckpt is not None:
             monitor.message(f"resuming {self.run_dir} from {self.last_ckpt.name} (step {self.step})")
         elif self.init_info:

@@ -34,8 +34,13 @@ def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    # A checkpoint from a machine with more GPUs (or none) resumes here: each GPU this machine has takes the state of
+    # the GPU with its number, if there was one (the stream a GPU draws from then goes on exactly; extra ones start
+    # as seeded). Only the stability loss draws on the GPU, and it reseeds its generator every step.
+    saved = list(state.get("cuda") or [])
+    if torch.cuda.is_available():
+        for index, cuda_state in enumerate(saved[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
 def load_style(path: str, size: int) -> tuple[torch.Tensor, dict]:
