@@ -21,9 +21,30 @@ IO_CONVENTION = "input 'image' uint8 NHWC RGB (N,H,W,3); output 'stylized' uint8
 STRIDE = 4  # two stride-2 downsamplings; the upsampling path restores exactly what they removed
 MIN_SIDE = 8  # reflection padding of the 3x3 convs at 1/4 resolution needs at least 2 pixels there
 
+# Every picture is reflection-padded by EDGE_MARGIN pixels on all four sides before the network and cropped back
+# after it. The networks trained before the loss saw a padded picture (train/losses.py LOSS_MARGIN) paint a band of
+# coloured dots along the edges of whatever they are given; with the margin that band falls outside the picture:
+# edge roughness 2.76 -> 1.00 on the held-out photos at 256 px (photos: 0.85; docs/quality.md "Edges"), for 27 % more
+# pixels at 256x256 and 5 % at 1080p. A file records its margin (EDGE_MARGIN_KEY; files without the key have none):
+# the main graph pads inside itself, the tile graph's runner pads the frame (infer/tiling.py).
+EDGE_MARGIN = 16
+EDGE_MARGIN_KEY = "edge_margin"
+
+
+def edge_margin(metadata: dict[str, str]) -> int:
+    """The edge margin a file was exported with: 0 for files from before it (and for files not of brushwork's)."""
+    value = metadata.get(EDGE_MARGIN_KEY, "0")
+    return int(value) if value.isdigit() else 0
+
+
+def min_input_side(margin: int) -> int:
+    """The smallest side a file with this edge margin takes (a reflection needs more pixels than it pads); the
+    runtime pads smaller pictures up to it (infer/padding.py)."""
+    return max(MIN_SIDE, margin + 1)
+
 # metadata_props of every exported file, strings only (models/export.py build_metadata writes them in this order).
 METADATA_KEYS = ("producer", "brushwork_version", "arch", "arch_kwargs", "stride", "style_name", "style_sha256",
-                 "io", "precision", "training_step", "training_config")
+                 "io", "precision", "training_step", "training_config", EDGE_MARGIN_KEY)
 
 # The tile graph (models/tiled.py writes it, infer/tiling.py runs it): a companion file beside the main export
 # with the main export's metadata plus these keys.
@@ -39,5 +60,6 @@ def tiled_path(path: str | os.PathLike) -> Path:
     return path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
 
 
-__all__ = ["INPUT_NAME", "IO_CONVENTION", "METADATA_KEYS", "MIN_SIDE", "OUTPUT_NAME", "STRIDE", "TILED_FORMAT",
-           "TILED_FORMAT_KEY", "TILED_IO_KEY", "TILED_PROGRAM_KEY", "TILED_SUFFIX", "tiled_path"]
+__all__ = ["EDGE_MARGIN", "EDGE_MARGIN_KEY", "INPUT_NAME", "IO_CONVENTION", "METADATA_KEYS", "MIN_SIDE", "OUTPUT_NAME",
+           "STRIDE", "TILED_FORMAT", "TILED_FORMAT_KEY", "TILED_IO_KEY", "TILED_PROGRAM_KEY", "TILED_SUFFIX",
+           "edge_margin", "min_input_side", "tiled_path"]

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from .. import BrushworkError
-from .contract import INPUT_NAME
+from .contract import INPUT_NAME, edge_margin, min_input_side
 from .padding import pad_to_min_side
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -53,6 +53,7 @@ class Stylizer:
         self.session = open_session(self.path, device, threads)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.min_side = min_input_side(edge_margin(self.metadata))
         check_io(self.session, self.path)
 
     def __call__(self, frame):
@@ -73,7 +74,7 @@ class Stylizer:
         """uint8 (N, H, W, 3) RGB frames (same size, any size but 0) -> stylized, same shape."""
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"expected uint8 (N, H, W, 3) RGB frames, got {frames.dtype} {frames.shape}")
-        padded, (h, w) = pad_to_min_side(frames)  # smaller than the network takes: padded, cropped back
+        padded, (h, w) = pad_to_min_side(frames, self.min_side)  # smaller than the file takes: padded, cropped back
         out = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(padded)})[0]
         return out if padded is frames else np.ascontiguousarray(out[:, :h, :w])
 

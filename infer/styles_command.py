@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .styles import list_styles, styles_folder
+from .styles import list_styles, quality_line, styles_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,4 +29,5 @@ def run(args: argparse.Namespace) -> int:
         paths = [s["file"], *([s["student"]] if s.get("student") else [])]
         path = "  " + "  ".join(str(styles_folder() / p) for p in paths) if args.paths else ""
         print(f"{s['name']:<{width}}  {title}{default}{fast}{path}")
+        print(f"{'':<{width}}  {quality_line(s)}")
     return 0

@@ -37,7 +37,16 @@ import numpy as np
 from .. import BrushworkError
 from .activations import ArrayPool, Buffer, combine, padded, window
 from .color import to_uint8
-from .contract import MIN_SIDE, STRIDE, TILED_FORMAT, TILED_FORMAT_KEY, TILED_PROGRAM_KEY, tiled_path
+from .contract import (
+    MIN_SIDE,
+    STRIDE,
+    TILED_FORMAT,
+    TILED_FORMAT_KEY,
+    TILED_PROGRAM_KEY,
+    edge_margin,
+    min_input_side,
+    tiled_path,
+)
 from .padding import pad_to_min_side
 from .session import open_session
 
@@ -92,6 +101,7 @@ class TiledStylizer:
         self.session = open_session(self.path, device, threads)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.margin = edge_margin(self.metadata)  # the main graph pads inside itself; the tile program is the bare net
         self.steps = _read_program(self.metadata, self.path)
         self.tile = tile if tile is not None else DEFAULT_TILE
         self.max_memory, self.spill, self.shared_stats = max_memory, spill, shared_stats
@@ -111,16 +121,18 @@ class TiledStylizer:
 
             return stylize_picture(self, frame)
         batch = _check_frame(frame)[None]
-        padded, (h, w) = pad_to_min_side(batch)  # smaller than the network takes: padded, cropped back
+        padded, (h, w) = pad_to_min_side(batch, min_input_side(self.margin))  # too small: padded, cropped back
         if padded is not batch:
             return np.ascontiguousarray(self(padded[0])[:h, :w])
         if not self.shared_stats:
             return self._naive(frame)
-        pad = ((0, -h % STRIDE), (0, -w % STRIDE), (0, 0))  # as the network pads to its stride
+        pad = ((0, -h % STRIDE), (0, -w % STRIDE), (0, 0))  # as the main graph pads: to its stride, then the margin
         image = np.pad(frame, pad, mode="reflect") if any(p[1] for p in pad) else frame
+        m = self.margin
+        image = np.pad(image, ((m, m), (m, m), (0, 0)), mode="reflect") if m else image
         self.spilled_bytes = 0
-        out = self._run_program(image, self.plan(h, w))
-        return out if out.shape[:2] == (h, w) else np.ascontiguousarray(out[:h, :w])
+        out = self._run_program(image, self.plan(*image.shape[:2]))
+        return out if out.shape[:2] == (h, w) else np.ascontiguousarray(out[m:m + h, m:m + w])
 
     def batch(self, frames: np.ndarray) -> np.ndarray:
         """uint8 (N, H, W, 3) RGB frames -> stylized, same shape: frame by frame (the budget is for one frame)."""

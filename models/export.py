@@ -29,7 +29,15 @@ from torch import nn
 
 from .. import __version__
 from ..data.images import atomic_write
-from ..infer.contract import INPUT_NAME, IO_CONVENTION, MIN_SIDE, OUTPUT_NAME, STRIDE
+from ..infer.contract import (
+    EDGE_MARGIN,
+    EDGE_MARGIN_KEY,
+    INPUT_NAME,
+    IO_CONVENTION,
+    OUTPUT_NAME,
+    STRIDE,
+    min_input_side,
+)
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .run_layout import resolve_checkpoint
 from .transformer_net import TransformerNet
@@ -61,18 +69,20 @@ class Float32InstanceNorm(nn.Module):
 class ExportWrapper(nn.Module):
     """uint8 NHWC in, uint8 NHWC out, everything per-pixel inside the graph (see IO_CONVENTION)."""
 
-    def __init__(self, net: TransformerNet, dtype: torch.dtype = torch.float32):
+    def __init__(self, net: TransformerNet, dtype: torch.dtype = torch.float32, margin: int = EDGE_MARGIN):
         super().__init__()
         self.net = net
-        self.dtype = dtype
+        self.dtype, self.margin = dtype, margin
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        h, w = image.shape[1], image.shape[2]
+        h, w, m = image.shape[1], image.shape[2], self.margin
         x = image.permute(0, 3, 1, 2).to(self.dtype) / 255.0  # (N, 3, H, W) in [0, 1]
-        # Always pad (possibly by 0): a Python branch on the size would be frozen into the graph.
+        # Always pad (possibly by 0): a Python branch on the size would be frozen into the graph. To the stride first
+        # (bottom, right), then the edge margin all round (contract.py EDGE_MARGIN), which is a multiple of it.
         x = F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="reflect")
+        x = F.pad(x, (m, m, m, m), mode="reflect")
         net = self.net
-        y = net.to_rgb(net.head(net.upsample(net.residuals(net.downsample(x)))))[:, :, :h, :w].float()
+        y = net.to_rgb(net.head(net.upsample(net.residuals(net.downsample(x)))))[:, :, m:m + h, m:m + w].float()
         return torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8).permute(0, 2, 3, 1)
 
 
@@ -97,6 +107,7 @@ def build_metadata(ckpt: dict, precision: str) -> dict[str, str]:
         "precision": precision,
         "training_step": str(ckpt.get("step", "")),
         "training_config": json.dumps(ckpt.get("config", {}), sort_keys=True, default=str),
+        EDGE_MARGIN_KEY: str(EDGE_MARGIN),
     }
 
 
@@ -119,8 +130,9 @@ def export_onnx(net: TransformerNet, path: str | os.PathLike, metadata: dict[str
     """Write `net` to `path` (atomically) as a single ONNX file with the brushwork I/O convention."""
     wrapper = ExportWrapper(half_precision(net) if fp16 else net, torch.float16 if fp16 else torch.float32).eval()
     example = torch.randint(0, 256, (1, 67, 93, 3), dtype=torch.uint8)  # odd sizes: padding is exercised
-    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("height", min=MIN_SIDE),
-            2: torch.export.Dim("width", min=MIN_SIDE)}
+    side = min_input_side(wrapper.margin)
+    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("height", min=side),
+            2: torch.export.Dim("width", min=side)}
     _quiet_exporter()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation chatter from torch.export internals, not the user's business
@@ -131,7 +143,7 @@ def export_onnx(net: TransformerNet, path: str | os.PathLike, metadata: dict[str
 
     model = program.model_proto
     _name_output_dims(model)
-    set_metadata(model, metadata)
+    set_metadata(model, {**metadata, EDGE_MARGIN_KEY: str(wrapper.margin)})  # what the graph does, whoever asks
     onnx.checker.check_model(model, full_check=True)
     save_model_atomic(model, path)
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import BrushworkError
-from ..infer.contract import INPUT_NAME
+from ..infer.contract import EDGE_MARGIN_KEY, INPUT_NAME
 from .export import ExportWrapper, save_model_atomic, set_metadata
 from .transformer_net import TransformerNet
 
@@ -131,5 +131,7 @@ def _quantize(quantize_static, reader, fp32_path, out_path: Path, metadata: dict
                         op_types_to_quantize=["Conv"], calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
         model = onnx.load(str(quantized))
-    set_metadata(model, {**metadata, "precision": "int8"})
+    # The graph is the fp32 file's, edge margin included: its record of the margin comes along.
+    margin = {p.key: p.value for p in onnx.load(str(fp32_path)).metadata_props}.get(EDGE_MARGIN_KEY)
+    set_metadata(model, {**metadata, "precision": "int8", **({EDGE_MARGIN_KEY: margin} if margin else {})})
     save_model_atomic(model, out_path)

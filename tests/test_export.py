@@ -96,7 +96,9 @@ def torch_reference(net, image):
         return ExportWrapper(net)(torch.from_numpy(image)).numpy()
 
 
-@pytest.mark.parametrize("shape", [(1, 37, 53, 3), (2, 41, 29, 3), (1, 64, 64, 3), (1, 9, 130, 3)])
+# (1, 17, 130, 3): the smallest side the graph takes with its edge margin; smaller pictures are padded up to it by the
+# runtime (tests/test_small_pictures.py).
+@pytest.mark.parametrize("shape", [(1, 37, 53, 3), (2, 41, 29, 3), (1, 64, 64, 3), (1, 17, 130, 3)])
 def test_parity_on_odd_sizes(exported, shape):
     net, path = exported
     image = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
@@ -104,6 +106,21 @@ def test_parity_on_odd_sizes(exported, shape):
     assert out.shape == image.shape and out.dtype == np.uint8
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
     assert out.std() > 1  # not a constant image: the comparison means something
+
+
+def test_the_graph_paints_a_reflected_margin_and_crops_it(exported):
+    """Inside the graph: the picture is reflection-padded by EDGE_MARGIN all round, the bare network runs, the margin
+    is cropped off; the file says so in its metadata."""
+    from brushwork.infer.contract import EDGE_MARGIN, EDGE_MARGIN_KEY
+
+    net, path = exported
+    image = np.random.default_rng(3).integers(0, 256, (1, 40, 56, 3), dtype=np.uint8)
+    m = EDGE_MARGIN
+    padded = np.pad(image, ((0, 0), (m, m), (m, m), (0, 0)), mode="reflect")
+    with torch.no_grad():
+        bare = ExportWrapper(net, margin=0)(torch.from_numpy(padded)).numpy()[:, m:-m, m:-m]
+    assert np.abs(run_onnx(path, image).astype(int) - bare.astype(int)).max() <= 1
+    assert {p.key: p.value for p in onnx.load(str(path)).metadata_props}[EDGE_MARGIN_KEY] == str(EDGE_MARGIN)
 
 
 def test_metadata_and_single_file(exported):

@@ -48,7 +48,9 @@ def test_every_model_kind_stylizes_tiny_frames(models, precision):
         out = stylizer(frame)
         assert out.shape == frame.shape and out.dtype == np.uint8
         mode = "edge" if min(h, w) == 1 else "reflect"
-        padded = np.pad(frame, ((0, max(0, 8 - h)), (0, max(0, 8 - w)), (0, 0)), mode=mode)
+        side = 8 + 9  # the network's 8 pixels, and more than the edge margin of 16 that its file reflects
+        assert stylizer.min_side == side
+        padded = np.pad(frame, ((0, max(0, side - h)), (0, max(0, side - w)), (0, 0)), mode=mode)
         assert np.array_equal(out, stylizer(padded)[:h, :w])
 
 

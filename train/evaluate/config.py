@@ -44,6 +44,10 @@ class EvaluateConfig:
     gatys_steps: tuple[int, ...] = option((50, 100, 300, 500), "L-BFGS iteration counts to compare with (one run "
                                           "per photo up to the largest)", parse=_steps, metavar="N,N,...")
     gatys_init: str = option("content", "Gatys starting image", choices=GATYS_INITS)
+    johnson_iterations: int = option(500, "also run Johnson et al.'s yardstick (plain L-BFGS from noise, lr 1, no line "
+                                     "search, pixels clipped) up to this many iterations and report the first that "
+                                     "reaches the fast model's loss; the paper's networks matched its 50th-100th "
+                                     "(0 = skip)", metavar="N")
     limit: int | None = option(None, "evaluate at most this many photos, sorted by path (default: all)")
     device: str = option("auto", "auto, cpu, cuda or cuda:N (the model and Gatys both run there)")
 
@@ -57,6 +61,8 @@ class EvaluateConfig:
         self.gatys_steps = tuple(sorted(set(self.gatys_steps)))
         if self.gatys_init not in GATYS_INITS:
             raise BrushworkError(f"--gatys-init {self.gatys_init!r} is unknown; choose content or noise")
+        if self.johnson_iterations < 0:
+            raise BrushworkError(f"--johnson-iterations must not be negative, got {self.johnson_iterations}")
         if self.limit is not None and self.limit < 1:
             raise BrushworkError(f"--limit must be at least 1, got {self.limit}")
 

@@ -1,0 +1,50 @@
+"""The styles that ship in the package: each loads, carries its measured quality, meets the shipping rule as
+recorded (docs/quality.md), stylizes a real photo to its size, and paints calm edges (no fringe)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brushwork.infer import Stylizer
+from brushwork.infer.styles import list_styles, quality_line, style_path
+from brushwork.train.evaluate.edges import edge_roughness
+
+SHIPPED = list_styles()
+PHOTO = Path(__file__).resolve().parent.parent / "data" / "samples" / "photo.jpg"  # ships with the package (CC0)
+
+
+def test_styles_ship():
+    assert SHIPPED, "no style ships: `brushwork stylize photo.jpg -o out.jpg` would have no default"
+
+
+def _files(entry):
+    return [("full", style_path(entry["name"], quality="full"))] + (
+        [("fast", style_path(entry["name"], quality="fast"))] if entry.get("student") else [])
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[s["name"] for s in SHIPPED])
+def test_a_shipped_style_meets_the_rule_it_records(entry):
+    q = entry["quality"]
+    assert q["ratio_gatys100"] <= 1.75 and q["edge_roughness"] <= 1.3 and q["photos"] >= 5 and q["size"] == 256
+    assert q["images"] > 0 and q["hours"] > 0 and q["hardware"]
+    assert "Gatys@100" in quality_line(entry)
+    meta = Stylizer(style_path(entry["name"]), device="cpu").metadata
+    assert json.loads(meta["quality"]) == q  # the file itself says what the index says
+    assert meta["precision"] == "fp16" and meta["style_name"] and int(meta["edge_margin"]) > 0
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[s["name"] for s in SHIPPED])
+def test_a_shipped_style_paints_a_photo_with_calm_edges(entry):
+    image = Image.open(PHOTO).convert("RGB")
+    image.thumbnail((256, 256))
+    photo = np.asarray(image)
+    for kind, path in _files(entry):
+        out = Stylizer(path, device="cpu")(photo)
+        assert out.shape == photo.shape and out.dtype == np.uint8, kind
+        assert np.abs(out.astype(int) - photo.astype(int)).mean() > 10, kind  # painted, not passed through
+        assert edge_roughness(out) <= 1.3, (kind, edge_roughness(out))
+        small = Stylizer(path, device="cpu")(photo[:5, :7])  # tiny pictures too
+        assert small.shape == (5, 7, 3), kind
