@@ -1,7 +1,8 @@
 """Edge roughness of a model's pictures with the runtime's reflected margin at several widths (docs/quality.md,
 "Edges"): the torch network on each photo reflection-padded by M px, cropped back, scored by train/evaluate/edges.py.
 
-    python benchmarks/edges.py wip/starry_night_256px_tanh_14883steps.pt ../shared/data/content --size 256
+    git show 6fb199d:wip/starry_night_256px_tanh_14883steps.pt > /tmp/starry_14883.pt   # the weights with a fringe
+    python benchmarks/edges.py /tmp/starry_14883.pt ../shared/data/content --size 256
 """
 
 from __future__ import annotations

@@ -46,18 +46,20 @@ QUALITIES = ("auto", "fast", "full")
 
 
 def quality_line(entry: dict) -> str:
-    """A shipped style's measured quality in one line (scripts/ship_style.py records it from `brushwork evaluate`):
-    its loss on held-out photos against the Gatys optimizer's, Johnson et al.'s figure, edges, and its training."""
+    """A shipped style's measured quality, a few lines (scripts/ship_style.py records it from `brushwork evaluate`):
+    its loss on held-out photos against the Gatys optimizer's and its edges, Johnson et al.'s figure, its training."""
     q = entry.get("quality")
     if not q:
         return "quality not measured"
     ratio = next((f"{q[k]:.2f}x Gatys@{k.removeprefix('ratio_gatys')}" for k in ("ratio_gatys100", "ratio_gatys50")
                   if q.get(k)), "no Gatys ratio")
-    johnson = q.get("johnson_iterations")
-    johnson = f"; as plain L-BFGS from noise after {johnson:g} iterations" if johnson is not None else ""
-    return (f"loss {ratio} on {q['photos']} held-out photos at {q['size']} px{johnson} (the paper's nets: 50-100); "
-            f"edges {q['edge_roughness']:.2f} (photos ~0.85); trained on {q['images']:,} images in {q['hours']:g} h, "
-            f"{q['hardware']}")
+    lines = [(f"loss {ratio} on {q['photos']} held-out photos at {q['size']} px; edge roughness "
+              f"{q['edge_roughness']:.2f} (photos ~0.85)")]
+    if q.get("johnson_iterations") is not None:
+        lines.append(f"as good as neural-style's L-BFGS from noise after {q['johnson_iterations']:g} iterations "
+                     "(Johnson et al.'s nets: 50-100)")
+    lines.append(f"trained on {q['images']:,} images in {q['hours']:g} h, {q['hardware']}")
+    return "\n".join(lines)
 
 
 def style_files(name: str) -> list[Path]:

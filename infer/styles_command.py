@@ -29,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
         paths = [s["file"], *([s["student"]] if s.get("student") else [])]
         path = "  " + "  ".join(str(styles_folder() / p) for p in paths) if args.paths else ""
         print(f"{s['name']:<{width}}  {title}{default}{fast}{path}")
-        print(f"{'':<{width}}  {quality_line(s)}")
+        for line in quality_line(s).splitlines():
+            print(f"{'':<{width}}  {line}")
     return 0

@@ -83,4 +83,19 @@ def test_styles_lists_each_with_its_painting_and_the_default(shipped, capsys):
     assert main(["styles"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["negative", "The", "Negative,", "A.", "Painter,", "1901", "(default)"]
-    assert lines[1].split() == ["also_negative", "also_negative"]
+    assert lines[1].strip() == "quality not measured"  # an index entry without scripts/ship_style.py's record
+    assert lines[2].split() == ["also_negative", "also_negative"]
+
+
+def test_styles_prints_the_measured_quality(shipped, capsys):
+    """What scripts/ship_style.py records from `brushwork evaluate` is what a user reads in `brushwork styles`."""
+    index = json.loads((shipped / "index.json").read_text())
+    index["styles"][0]["quality"] = {"ratio_gatys100": 1.7, "ratio_gatys50": 1.62, "johnson_iterations": 40.0,
+                                     "edge_roughness": 0.95, "photos": 5, "size": 256, "images": 60000,
+                                     "hours": 8.5, "hardware": "2-core CPU"}
+    (shipped / "index.json").write_text(json.dumps(index))
+    assert main(["styles"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert lines[1] == "loss 1.70x Gatys@100 on 5 held-out photos at 256 px; edge roughness 0.95 (photos ~0.85)"
+    assert lines[2].startswith("as good as neural-style's L-BFGS from noise after 40 iterations")
+    assert lines[3] == "trained on 60,000 images in 8.5 h, 2-core CPU"

@@ -43,6 +43,10 @@ def test_wheel_contains_only_the_package(tmp_path):
     for module in ("brushwork/__init__.py", "brushwork/cli.py", "brushwork/train/loop.py",
                    "brushwork/models/transformer_net.py", "brushwork/data/photos.py"):
         assert module in names
+    shipped = sorted(p.name for p in (ROOT / "styles").glob("*.onnx"))
+    assert sorted(n.split("/")[-1] for n in names if n.startswith("brushwork/styles/") and
+                              n.endswith(".onnx")) == shipped  # every shipped model, and the wip weights never
+    assert not [n for n in names if "/wip/" in n or n.endswith(".pt")]
     assert all(n.endswith(("dist-info/METADATA", "dist-info/WHEEL", "dist-info/RECORD", "dist-info/top_level.txt",
                            "dist-info/entry_points.txt", "dist-info/licenses/LICENSE"))
                for n in names if n.startswith("brushwork-"))
