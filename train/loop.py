@@ -197,7 +197,12 @@ def fit(cfg: TrainConfig) -> FitResult:
     cfg.with_default_weights()
     ctx = distributed.setup(cfg.device)
     try:
-        return Run(cfg, ctx).train()
+        result = Run(cfg, ctx).train()
+        # Every rank has written and closed what it had (rank 0's checkpoint and TensorBoard files take longest): meet
+        # before the process group is torn down, or a rank that tears down first can abort in gloo's threads (exit -6,
+        # "terminate called without an active exception", seen once in CI after a SIGTERM stop).
+        distributed.barrier(ctx)
+        return result
     finally:
         distributed.cleanup(ctx)
 
