@@ -1,5 +1,5 @@
 """Edge roughness of a model's pictures with the runtime's reflected margin at several widths (docs/quality.md,
-"Edges"): the torch network on each photo reflection-padded by M px, cropped back, scored by train/evaluate/edges.py.
+"Edges"): the export's torch twin with margin M on each photo, scored by train/evaluate/edges.py.
 
     git show 6fb199d:wip/starry_night_256px_tanh_14883steps.pt > /tmp/starry_14883.pt   # the weights with a fringe
     python benchmarks/edges.py /tmp/starry_14883.pt ../shared/data/content --size 256
@@ -11,23 +11,18 @@ import argparse
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from brushwork.data.images import list_images, open_rgb, resize_to_side
 from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint
+from brushwork.models.export import ExportWrapper
 from brushwork.models.run_layout import resolve_checkpoint
 from brushwork.train.evaluate.edges import edge_roughness
 
 
 def stylize(net, photo: np.ndarray, margin: int) -> np.ndarray:
-    """As the exported graph does: pad to the stride, reflect `margin` px all round, run, crop."""
-    x = torch.from_numpy(photo.copy()).permute(2, 0, 1)[None].float() / 255
-    h, w = x.shape[2:]
-    x = F.pad(x, (0, -w % 4, 0, -h % 4), mode="reflect")
-    x = F.pad(x, (margin,) * 4, mode="reflect") if margin else x
+    """The exported graph's torch twin (models/export.py ExportWrapper) with this edge margin."""
     with torch.no_grad():
-        y = net(x)[0, :, margin:margin + h, margin:margin + w]
-    return (y.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        return ExportWrapper(net, margin=margin)(torch.from_numpy(photo.copy())[None])[0].numpy()
 
 
 def main() -> None:
