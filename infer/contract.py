@@ -24,7 +24,7 @@ MIN_SIDE = 8  # reflection padding of the 3x3 convs at 1/4 resolution needs at l
 # Every picture is reflection-padded by EDGE_MARGIN pixels on all four sides before the network and cropped back
 # after it. The networks trained before the loss saw a padded picture (train/losses.py LOSS_MARGIN) paint a band of
 # coloured dots along the edges of whatever they are given; with the margin that band falls outside the picture:
-# edge roughness 2.76 -> 1.00 on the held-out photos at 256 px (photos: 0.85; docs/quality.md "Edges"), for 27 % more
+# edge roughness 2.70 -> 0.98 on the held-out photos at 256 px (photos: 0.84; docs/quality.md "Edges"), for 27 % more
 # pixels at 256x256 and 5 % at 1080p. A file records its margin (EDGE_MARGIN_KEY; files without the key have none):
 # the main graph pads inside itself, the tile graph's runner pads the frame (infer/tiling.py).
 EDGE_MARGIN = 16
