@@ -21,10 +21,10 @@ import sys
 
 from . import BrushworkError, __version__
 
-# `bench` target -> benchmark module; each owns its parser (`main(target, argv)`) and torch is imported only by the
-# training one. Any other target is an exported model.
-BENCHMARKS = {"train": "brushwork.train.bench"}
-MODEL_BENCHMARK = "brushwork.infer.bench"
+# `bench` target -> benchmark module, a verb module like the others (add_arguments, run); torch is imported only by
+# the training one. Any other target is an exported model.
+BENCHMARKS = {"train": "brushwork.train.bench_command"}
+MODEL_BENCHMARK = "brushwork.infer.bench_command"
 
 
 class Bench:
@@ -42,7 +42,12 @@ class Bench:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         module = importlib.import_module(BENCHMARKS.get(args.target, MODEL_BENCHMARK))
-        return module.main(args.target, args.rest)
+        parser = argparse.ArgumentParser(prog=f"brushwork bench {args.target}", description=module.__doc__,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(parser)
+        rest = parser.parse_args(args.rest)
+        rest.target = args.target
+        return module.run(rest)
 
 
 # verb -> (module name, or a class with the same two functions; one-line help). A plain dict: the order here is the
@@ -51,7 +56,8 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "train": ("brushwork.train.command", "train a style transformation network on a folder of photos"),
     "distill": ("brushwork.train.distill_command", "distill a style into a small student, real time on a CPU"),
     "export": ("brushwork.models.export_command", "export a trained model to a deployable ONNX file"),
-    "stylize": ("brushwork.infer.command", "stylize an image, a folder of images or a video with an ONNX model"),
+    "stylize": ("brushwork.infer.stylize.command",
+                "stylize an image, a folder of images or a video with an ONNX model"),
     "info": ("brushwork.infer.info_command", "print the metadata of an exported ONNX model"),
     "styles": ("brushwork.infer.styles_command", "list the styles that ship with brushwork"),
     "demo": ("brushwork.infer.demo_command", "every shipped style on a sample photo and clip: no files needed"),
@@ -59,7 +65,7 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "evaluate": ("brushwork.train.evaluate.command", "compare a trained model's losses and looks against Gatys"),
     "evaluate-video": ("brushwork.train.evaluate.video_command", "measure temporal consistency (warping error)"),
     "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),
-    "serve": ("brushwork.infer.serve_command", "a web page and an HTTP API for stylizing pictures and videos"),
+    "serve": ("brushwork.infer.serve.command", "a web page and an HTTP API for stylizing pictures and videos"),
 }
 
 
@@ -80,7 +86,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except BrushworkError as e:  # a flag's own parser (config.py `parse`) found the value wrong: one line, as below
+        verb = next((a for a in argv if a in modules), "")
+        print(f"brushwork {verb}: error: {e}", file=sys.stderr)
+        return 2
     if args.verb is None:
         parser.print_help()
         return 2

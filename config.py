@@ -14,8 +14,8 @@ Adding an option to a verb is adding one field. The type of a flag comes from th
 marks an option without a default. Field metadata, all optional but `help`: `group` (the help section), `short`
 ("-o"), `positional`, `required`, `choices`, `metavar`, `exclusive` (fields with the same name exclude each other),
 `parse` (a str -> value function, e.g. for "0.7,0.3"; argparse turns its ArgumentTypeError into a usage error),
-`flag` (another flag name), `nargs` and `action` (argparse's, when the type's own are not wanted), `cli=False` for
-a field that has no flag.
+`show` (value -> how it is typed, for the help and command_line), `flag` (another flag name), `nargs` and `action`
+(argparse's, when the type's own are not wanted), `cli=False` for a field that has no flag.
 
 Flags that are not given stay unset (argparse.SUPPRESS), so a YAML file can supply them and the dataclass
 defaults apply last: the field default is the one truth, shown in --help. Validation is the dataclass's
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import re
 import shlex
 import types
 import typing
@@ -37,6 +38,8 @@ from pathlib import Path
 from . import BrushworkError
 
 ARGPARSE_KEYS = ("action", "nargs", "metavar", "choices", "required")  # metadata passed to argparse as they are
+SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
+              "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
 
 
 def option(default=dataclasses.MISSING, help: str = "", *, factory=None, **cli):
@@ -66,6 +69,38 @@ def field_defaults(cls) -> dict:
         elif f.default is not dataclasses.MISSING:
             out[f.name] = f.default
     return out
+
+
+def int_list(text: str) -> list[int]:
+    """'1,2,4' -> [1, 2, 4], for a `parse` option (argparse turns the ValueError into a usage error)."""
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers separated by commas, e.g. 1,2,4") from None
+
+
+def parse_size(text: str, name: str = "size") -> int:
+    """'2GB', '512MB', '1.5G', '800M', '1000000' -> bytes (binary units: 1 GB = 2**30 bytes); `name` (the flag)
+    goes into the error."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).upper() if match else None
+    if not match or unit not in SIZE_UNITS:
+        raise BrushworkError(f"{name} {text}: expected a size like 2GB, 512MB or 1.5G")
+    return int(float(match.group(1)) * SIZE_UNITS[unit])
+
+
+def show_size(n: int) -> str:
+    """Bytes as typed on the command line: 209715200 -> '200MB'."""
+    for unit in ("TB", "GB", "MB", "KB"):
+        if n and n % SIZE_UNITS[unit] == 0:
+            return f"{n // SIZE_UNITS[unit]}{unit}"
+    return str(n)
+
+
+def byte_size(name: str):
+    """A `parse` function for an option in bytes. A bad value is a BrushworkError, which argparse lets through, so
+    the command says it in its usual one line ("--max-upload lots: expected a size like ...")."""
+    return lambda text: parse_size(text, name)
 
 
 # ---- the flags --------------------------------------------------------------------------------------------------
@@ -142,7 +177,10 @@ def _help(f: dataclasses.Field, default) -> str:
 
 
 def _show(f: dataclasses.Field, value) -> str:
-    """A value as it is typed on the command line: 'relu1_1 relu2_1' for nargs, '50,100' for a parsed list."""
+    """A value as it is typed on the command line: 'relu1_1 relu2_1' for nargs, '50,100' for a parsed list, the
+    field's own `show` (e.g. show_size) where it has one."""
+    if "show" in f.metadata:
+        return f.metadata["show"](value)
     if isinstance(value, (list, tuple)):
         return (",".join if "parse" in f.metadata else " ".join)(map(str, value))
     return str(value)

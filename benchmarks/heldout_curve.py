@@ -1,4 +1,4 @@
-"""A training run's learning curve on held-out photos: score each checkpoint's fast model, no Gatys (issue 11).
+"""Does a long training run still improve? Its learning curve on held-out photos, each checkpoint scored, no Gatys.
 
     python benchmarks/heldout_curve.py runs/starry_256_lr3e4 ../shared/data/content \\
         --style ../shared/data/styles/starry_night.jpg --reference eval/starry_256/report.json

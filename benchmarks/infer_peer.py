@@ -6,8 +6,10 @@ brushwork's exported models through onnxruntime, model-only, same frames sizes, 
         --peer-dir /tmp/peer/fast_neural_style/neural_style --sizes 640x360 1280x720
 
 Contenders are measured in alternating rounds (peer, ours, peer, ours, ...) and the median per contender is
-reported, so a load change on a shared machine hits all of them alike. The peer takes float NCHW in 0..255 (its
-own convention); ours take uint8 NHWC and do the conversion inside the graph, so ours do slightly more work.
+reported, so a load change on a shared machine hits all of them alike. The peer takes float NCHW in 0..255 (its own
+convention); ours take uint8 NHWC and do the conversion inside the graph, so ours do slightly more work. Ours run
+through the runtime's own Stylizer (the session options `brushwork stylize` uses) and every contender is timed by
+`brushwork bench`'s rate loop (infer/bench_command.py timed_rate).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from brushwork.infer.bench_command import timed_rate
+from brushwork.infer.engine.session import Stylizer
 from brushwork.train.peer_fps import load_peer
 
 
@@ -31,12 +34,12 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    sessions = {p.name: make_session(ort, p, args.threads) for p in args.models}
+    stylizers = {p.name: Stylizer(p, device="cpu", threads=args.threads) for p in args.models}
     print(f"load average before: {os.getloadavg()}; torch {torch.__version__} threads {torch.get_num_threads()}; "
           f"onnxruntime {ort.__version__} threads {args.threads}")
     print("\n| size | contender | fps (median of rounds) | rounds | vs peer |\n|---|---|---|---|---|")
     for size in args.sizes:
-        results = run_rounds(peer, sessions, size, args)
+        results = run_rounds(peer, stylizers, size, args)
         base = statistics.median(results["peer (torch eager)"])
         for name, rates in results.items():
             fps = statistics.median(rates)
@@ -57,23 +60,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def make_session(ort, path: Path, threads: int):
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def rate(run, seconds: float) -> float:
-    run()  # warm-up
-    calls, start = 0, time.perf_counter()
-    while calls < 2 or time.perf_counter() - start < seconds:
-        run()
-        calls += 1
-    return calls / (time.perf_counter() - start)
-
-
-def run_rounds(peer, sessions: dict, size: str, args: argparse.Namespace) -> dict[str, list[float]]:
+def run_rounds(peer, stylizers: dict, size: str, args: argparse.Namespace) -> dict[str, list[float]]:
     import torch
 
     w, h = (int(v) for v in size.split("x"))
@@ -85,12 +72,12 @@ def run_rounds(peer, sessions: dict, size: str, args: argparse.Namespace) -> dic
             peer(x)
 
     contenders = {"peer (torch eager)": run_peer}
-    for name, session in sessions.items():
-        contenders[f"brushwork {name} (onnxruntime)"] = lambda s=session: s.run(None, {"image": frame})
+    for name, stylizer in stylizers.items():
+        contenders[f"brushwork {name} (onnxruntime)"] = lambda s=stylizer: s.batch(frame)
     results = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, run in contenders.items():
-            results[name].append(rate(run, args.seconds))
+            results[name].append(timed_rate(run, 1, args.seconds))
     return results
 
 

@@ -1,4 +1,4 @@
-"""The training-recipe study (issue 11): quality per CPU-hour, one factor at a time, scored against Gatys.
+"""The training-recipe study: quality per CPU-hour, one factor at a time, scored against Gatys.
 
     python benchmarks/recipe_study.py --style ../shared/data/styles/starry_night.jpg \\
         --data ../shared/data/photos --held-out ../shared/data/content --out study/ \\

@@ -1,4 +1,4 @@
-"""Seam benchmark: tiled vs untiled output of real models on real photos and video frames (issues 6, 18).
+"""Seam benchmark: tiled vs untiled output of real models on real photos and video frames.
 
     python benchmarks/seams.py MODEL.onnx [MODEL2.onnx ...] [--images A.jpg DIR ...] [--sizes 1280x720,1920x1080]
                                [--tile 384 | --max-memory 2] [--naive] [--video CLIP.mp4 --frames 24]
@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 
 from brushwork.data.images import read_image
-from brushwork.infer.session import Stylizer
-from brushwork.infer.tiling import TiledStylizer, seam_ratio
+from brushwork.infer.engine.seams import seam_ratio
+from brushwork.infer.engine.session import Stylizer
+from brushwork.infer.engine.tiling import TiledStylizer
 from brushwork.models.export import psnr
 
 SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -72,7 +73,7 @@ def compare(name: str, model: str, image: np.ndarray, args) -> None:
 
 def video(model: str, clip: str, frames: int, tile: int) -> None:
     """Tiled vs untiled on each of the clip's first frames: PSNR (min, mean) and the largest difference."""
-    from brushwork.infer.video_io import decoded_frames, open_input
+    from brushwork.infer.media.video_io import decoded_frames, open_input
 
     untiled, tiled = Stylizer(model, device="cpu"), TiledStylizer(model, device="cpu", tile=tile)
     scores, worst = [], 0
@@ -93,7 +94,7 @@ def video(model: str, clip: str, frames: int, tile: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--images", nargs="*", default=["/work/shared/data/content"], help="files or folders")
+    parser.add_argument("--images", nargs="*", default=["../shared/data/content"], help="files or folders")
     parser.add_argument("--sizes", default="native", help="WxH list, or 'native' (the photo's own size)")
     parser.add_argument("--tile", type=int, default=None, help="as `stylize --tile` (default: the runtime's)")
     parser.add_argument("--max-memory", type=float, help="GiB, as `stylize --max-memory` (instead of --tile)")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from brushwork.data.images import list_images
 from brushwork.models.export import psnr
-from brushwork.train.distill_command import teacher_and_student
+from brushwork.train.distill import teacher_and_student
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""How fast is each candidate student network in onnxruntime on this CPU? (issue 15: choose sizes by measurement)
+"""How fast is each candidate student network in onnxruntime on this CPU? (to choose student sizes by measurement)
 
     python benchmarks/student_speed.py                       # the candidates below, 640x360 and 1280x720, 2 threads
     python benchmarks/student_speed.py --sizes 640x360 --seconds 5 --int8 ../shared/data/photos
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from brushwork.infer.bench import machine_line, parse_wxh, timed_rate
-from brushwork.infer.session import Stylizer
+from brushwork.infer.bench_command import machine_line, parse_wxh, timed_rate
+from brushwork.infer.engine.session import Stylizer
 from brushwork.models.export import export_onnx
 from brushwork.models.transformer_net import TransformerNet, build_transformer
 

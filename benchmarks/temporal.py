@@ -30,14 +30,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from brushwork.infer.temporal import FLOW_PRESET, FLOW_SIDE, TemporalBlender
+from brushwork.infer.look.temporal import FLOW_PRESET, FLOW_SIDE, TemporalBlender
 from brushwork.train.evaluate.frames import read_frames
 
 SIZES = {"640x360": (640, 360), "1280x720": (1280, 720), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160)}
 
 
 def blend_cost(args: argparse.Namespace) -> None:
-    from brushwork.infer.flow import to_gray
+    from brushwork.infer.look.flow import to_gray
 
     frames = list(read_frames(args.video, max_frames=args.frames))
     rng = np.random.default_rng(0)
@@ -79,7 +79,7 @@ def end_to_end(args: argparse.Namespace) -> None:
 
 def _run_pipeline(args: argparse.Namespace, stylizer, alpha: float | None):
     """The video pipeline (decode -> model -> post -> encode threads), as `brushwork stylize` runs it."""
-    from brushwork.infer.video import stylize_video
+    from brushwork.infer.media.video import stylize_video
 
     blender = TemporalBlender(alpha, flow_side=args.flow_side, preset=args.preset) if alpha is not None else None
     with tempfile.TemporaryDirectory() as tmp:

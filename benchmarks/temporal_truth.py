@@ -24,8 +24,8 @@ import numpy as np
 
 from brushwork.data.images import read_image
 from brushwork.infer import Stylizer
-from brushwork.infer.flow import warp
-from brushwork.infer.temporal import TemporalBlender
+from brushwork.infer.look.flow import warp
+from brushwork.infer.look.temporal import TemporalBlender
 from brushwork.train.evaluate.warping import WarpingError, warping_error
 
 PAN, ZOOM = 1.7, 0.0015  # background: px per frame to the right, relative zoom per frame

@@ -1,4 +1,4 @@
-"""Peak memory (CPU RSS) and time per frame, tiled under a budget vs untiled, one subprocess per case (issue 6).
+"""Peak memory (CPU RSS) and time per frame, tiled under a budget vs untiled, one subprocess per case.
 
     python benchmarks/tile_memory.py MODEL.onnx [--budget 2GB] [--sizes 1920x1080,3840x2160,7680x4320]
                                      [--untiled 1920x1080]
@@ -20,7 +20,7 @@ import json
 import subprocess
 import sys
 
-PHOTO = "/work/shared/data/content/tubingen.jpg"
+PHOTO = "../shared/data/content/tubingen.jpg"
 GiB = 2**30
 
 
@@ -32,8 +32,8 @@ def child(model: str, size: str, budget: int) -> None:
     import cv2
 
     from brushwork.data.images import read_image
-    from brushwork.infer.session import Stylizer
-    from brushwork.infer.tiling import TiledStylizer
+    from brushwork.infer.engine.session import Stylizer
+    from brushwork.infer.engine.tiling import TiledStylizer
 
     width, height = map(int, size.split("x"))
     frame = cv2.resize(read_image(PHOTO), (width, height), interpolation=cv2.INTER_CUBIC)

@@ -1,14 +1,14 @@
 """brushwork's training step side by side with the peer, pytorch/examples fast_neural_style, in one process.
 
     # once: a checkout of pytorch/examples OUTSIDE this repository (its code is run, never copied here)
-    git --git-dir /work/.mirror/pytorch+examples/repo archive HEAD fast_neural_style | tar -x -C /tmp/peer
+    git clone --depth 1 https://github.com/pytorch/examples /tmp/peer
     flock /tmp/brushwork-bench.lock python benchmarks/train_peer.py --peer /tmp/peer/fast_neural_style
 
 The peer's own `train(args)` runs unchanged (its TransformerNet, Vgg16, utils and training loop), fed the same
 random 256x256 batches as ours through a small stand-in for torchvision (unusable here): VGG16's layer list with
 random weights (speed does not depend on the values), an in-memory ImageFolder, identity transforms. Its Adam is
 swapped for a subclass that only records when each step ends, so the timing covers exactly its loop.
-brushwork is timed with its own Trainer.step (train/bench.py) at the peer's settings (batch 4, 256x256) with
+brushwork is timed with its own Trainer.step (train/bench_command.py) at the peer's settings (batch 4, 256x256) with
 the defaults `brushwork train` uses (bf16 autocast where the CPU has it, channels_last). Same thread count.
 """
 
@@ -109,7 +109,7 @@ def time_peer(peer: Path, batches: list[torch.Tensor], *, warmup: int, size: int
 
 def time_brushwork(batches: list[torch.Tensor], *, warmup: int, size: int, amp: str, compiled: bool,
                    device: torch.device) -> float:
-    from brushwork.train.bench import make_trainer
+    from brushwork.train.bench_command import make_trainer
 
     trainer = make_trainer(device, size=size, compiled=compiled, amp=amp, batch_size=batches[0].shape[0])
     for i in range(warmup):

@@ -4,19 +4,19 @@ Images are uint8 arrays (H, W, 3) RGB. Reading applies the EXIF orientation and 
 (grayscale, palette, CMYK, RGBA, 16-bit) to RGB; writing is atomic (temp file + rename), so a crash never
 leaves a half-written file under the output name. `open_image` also returns the photo's metadata, which
 `write_image(..., metadata=)` writes back (data/metadata.py). GIF reads its first frame here (animations are
-infer/animation.py); AVIF is Pillow's own; HEIC/HEIF needs the pillow-heif package (`brushwork[heic]`).
+infer/media/pictures.py); AVIF is Pillow's own; HEIC/HEIF needs the pillow-heif package (`brushwork[heic]`).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .. import BrushworkError
+from .files import atomic_write
 from .metadata import Metadata, read_metadata
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif")
@@ -126,39 +126,12 @@ def image_format(path: Path) -> str:
     return FORMATS.get(suffix, suffix[1:].upper())
 
 
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call write(file_object) on a temp file beside `path`, fsync it, then rename it over `path`."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise BrushworkError(f"{path}: cannot write there ({e.strerror}); choose another output path") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the permissions open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def refuse_existing(paths, flag: str) -> None:
     """BrushworkError naming the first of `paths` that exists: outputs are replaced only with --overwrite."""
     existing = [p for p in map(Path, paths) if p.exists()]
     if existing:
         more = f" ({len(existing)} of the outputs do)" if len(existing) > 1 else ""
         raise BrushworkError(f"{flag} {existing[0]} exists{more}; pass --overwrite to replace it")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

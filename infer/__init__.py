@@ -1,5 +1,5 @@
 """The torch-free runtime: onnxruntime + numpy + PyAV + Pillow, and OpenCV for the optical flow of
-`--temporal-blend` (infer/flow.py).
+`--temporal-blend` (infer/look/flow.py).
 
     from brushwork.infer import Stylizer, stylize_file, stylize_frames
     stylizer = Stylizer("starry.onnx")
@@ -9,11 +9,21 @@
     for frame, out in stylize_frames("clip.mp4", stylizer): # a generator over a video's frames
         ...
 
-Nothing under brushwork.infer imports torch (a test checks it in a subprocess).
+The wings, each one concern (no wing imports one above it):
+
+    engine/     a frame in, a frame out: onnxruntime sessions, padding, exact tiling in bounded memory
+    look/       what runs after the model: temporal blend, colour preservation, strength
+    media/      pictures, animations and videos in and out, streamed, metadata and audio kept
+    stylize/    `brushwork stylize`
+    serve/      `brushwork serve`
+    info_command.py, styles_command.py, demo_command.py, bench_command.py   the one-file verbs
+
+The shipped styles' index is brushwork/styles/, beside the files it lists. Nothing under brushwork.infer imports
+torch (a test checks it in a subprocess).
 """
 
-from .pictures import stylize_file
-from .session import Stylizer
-from .video import stylize_frames
+from .engine.session import Stylizer
+from .media.pictures import stylize_file
+from .media.video import stylize_frames
 
 __all__ = ["Stylizer", "stylize_file", "stylize_frames"]

@@ -12,28 +12,37 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .. import BrushworkError
+from ..config import add_arguments as add_config_arguments
+from ..config import from_args, option
+from ..data import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 LABEL_HEIGHT = 22
 
 
+@dataclass
+class DemoConfig:
+    out: str = option("brushwork-demo", "output folder")
+    style: list[str] | None = option(None, "shipped styles, one or more (default: every one, `brushwork styles`)",
+                                     metavar="NAME", action="extend")
+    no_video: bool = option(False, "only the photo (the clip takes most of the time)", switch=True)
+    device: str = option("auto", "auto | cpu | cuda")
+    overwrite: bool = option(False, "replace files left by an earlier demo", switch=True)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="brushwork-demo", help="output folder (default: %(default)s)")
-    parser.add_argument("--style", action="append", metavar="NAME",
-                        help="a shipped style (repeat for several; default: every one, `brushwork styles`)")
-    parser.add_argument("--no-video", action="store_true", help="only the photo (the clip takes most of the time)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
-    parser.add_argument("--overwrite", action="store_true", help="replace files left by an earlier demo")
+    add_config_arguments(parser, DemoConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .styles import list_styles, style_path
+    args = from_args(DemoConfig, args)
+    from ..styles import list_styles, style_path
 
     names = args.style or [s["name"] for s in list_styles()]
     if not names:
@@ -59,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _demo_style(name: str, path: Path, photo: np.ndarray, out: Path, args: argparse.Namespace) -> np.ndarray:
     from ..data.images import write_image
-    from .session import Stylizer
-    from .video import stylize_video
+    from .engine.session import Stylizer
+    from .media.video import stylize_video
 
     stylizer = Stylizer(path, device=args.device)
     result = stylizer(photo)

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+from dataclasses import dataclass
 
-ORDER = ("producer", "brushwork_version", "arch", "arch_kwargs", "precision", "stride", "style_name", "style_sha256",
-         "io", "training_step", "training_config")
+from ..config import add_arguments as add_config_arguments
+from ..config import from_args, option
+from .engine.contract import METADATA_KEYS
+
+
+@dataclass
+class InfoConfig:
+    model: str = option(help="an .onnx file written by `brushwork export`, or the name of a shipped style "
+                        "(`brushwork styles`)", positional=True)
+    json: bool = option(False, "print the metadata as JSON", switch=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="an .onnx file written by `brushwork export`, or the name of a "
-                        "shipped style (`brushwork styles`)")
-    parser.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    add_config_arguments(parser, InfoConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .session import Stylizer
-    from .styles import list_styles, style_files
+    args = from_args(InfoConfig, args)
+    from ..styles import model_files
+    from .engine.session import Stylizer
 
-    shipped = not args.model.exists() and str(args.model) in {s["name"] for s in list_styles()}
-    paths = style_files(str(args.model)) if shipped else [args.model]  # neither: Stylizer says the file is missing
-    stylizers = [Stylizer(path, device="cpu") for path in paths]
+    stylizers = [Stylizer(path, device="cpu") for path in model_files(args.model, "brushwork info")]
     if args.json:  # one document: the metadata, or {file name: metadata} for a style and its student
         metas = {s.path.name: s.metadata for s in stylizers}
         print(json.dumps(metas if len(metas) > 1 else stylizers[0].metadata, indent=2, sort_keys=True))
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 def _show(stylizer) -> None:
     meta, path = stylizer.metadata, stylizer.path
     print(f"{path}  ({path.stat().st_size / 2**20:.2f} MB)")
-    order = list(ORDER) + sorted(set(meta) - set(ORDER))
+    order = list(METADATA_KEYS) + sorted(set(meta) - set(METADATA_KEYS))
     for key, value in ((k, meta[k]) for k in order if k in meta):
         print(f"  {key:<20} {_pretty(value)}")
     for kind, args_ in (("input", stylizer.session.get_inputs()), ("output", stylizer.session.get_outputs())):

@@ -7,15 +7,24 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
-from .styles import list_styles, quality_line, styles_folder
+from ..config import add_arguments as add_config_arguments
+from ..config import from_args, option
+from ..styles import list_styles, quality_line, styles_folder
+
+
+@dataclass
+class StylesConfig:
+    paths: bool = option(False, "also print each style's model file", switch=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--paths", action="store_true", help="also print each style's model file")
+    add_config_arguments(parser, StylesConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    args = from_args(StylesConfig, args)
     styles = list_styles()
     if not styles:
         print("no styles ship with this brushwork yet; train one (`brushwork train`), export it "

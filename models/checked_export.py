@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import BrushworkError
-from ..infer.contract import tiled_path
+from ..infer.engine.contract import tiled_path
 from . import quantize
-from .export import build_metadata, check_parity, export_onnx, load_for_export, psnr, run_onnx
+from .export import build_metadata, check_parity, export_onnx, load_for_export, psnr, run_onnx, torch_twin
 from .transformer_net import TransformerNet
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -104,10 +104,10 @@ def _export_checked(net: TransformerNet, staged: Path, metadata: dict, precision
     if int8:
         images = quantize.calibration_images(calibration, limit=CALIBRATION_PHOTOS)
         original, net = net, quantize.equalize_for_int8(net, images)
-        change = check_parity(net, None, reference=original)
+        change = check_parity(original, torch_twin(net))
         drift = (int(change.max()), float(change.mean()))
     export_onnx(net, fp32_path, {**metadata, "precision": "fp32"} if int8 else metadata, fp16=precision == "fp16")
-    diff = check_parity(net, fp32_path)
+    diff = check_parity(net, lambda image: run_onnx(fp32_path, image))
     _check_parity(diff, precision)
     report = ExportReport(staged, precision, int(diff.max()), float(diff.mean()), int8_drift=drift)
     if int8:

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .. import BrushworkError, __version__
-from ..data.images import atomic_write
+from ..data.files import atomic_write
 from .transformer_net import ARCHITECTURES, TransformerNet, build_transformer
 
 FORMAT_VERSION = 1

@@ -4,7 +4,7 @@
     brushwork export runs/starry -o starry16.onnx --fp16   # half precision (instance-norm statistics kept fp32)
     brushwork export runs/starry -o starry8.onnx --int8 --calibration photos/   # static int8 (QDQ) for CPUs
 
-I/O convention (IO_CONVENTION in infer/contract.py, also written into the file): input `image` uint8 (N, H, W, 3)
+I/O convention (IO_CONVENTION in infer/engine/contract.py, also written into the file): input `image` uint8 (N, H, W, 3)
 RGB, output `stylized` uint8 (N, H, W, 3) RGB of the same size. The cast, /255, reflection padding to the stride,
 the network, the crop, clamp and rounding all live inside the graph: the runtime does no per-pixel work in Python
 and moves 4x fewer bytes than float32 would. Batch, height and width are dynamic.
@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import __version__
-from ..data.images import atomic_write
-from ..infer.contract import (
+from ..data.files import atomic_write
+from ..infer.engine.contract import (
     EDGE_MARGIN,
     EDGE_MARGIN_KEY,
     INPUT_NAME,
@@ -182,20 +182,23 @@ def parity_image(height: int = 67, width: int = 93, seed: int = 0) -> np.ndarray
     return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)[None]
 
 
-def check_parity(net: TransformerNet, onnx_path: str | os.PathLike | None, image: np.ndarray | None = None, *,
-                 reference: TransformerNet | None = None) -> np.ndarray:
-    """|onnxruntime(file) - torch float32 net| per pixel on `image` (default: a 67x93 parity image), as int.
+def torch_twin(net: TransformerNet, margin: int = EDGE_MARGIN):
+    """The exported graph's computation in torch float32: uint8 (N, H, W, 3) -> uint8, as a numpy function."""
+    wrapper = ExportWrapper(net, margin=margin).eval()
 
-    With onnx_path None, compares torch `net` against torch `reference` instead.
-    """
+    def run(images: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return wrapper(torch.from_numpy(np.ascontiguousarray(images))).numpy()
+
+    return run
+
+
+def check_parity(net: TransformerNet, run, image: np.ndarray | None = None, *, margin: int = EDGE_MARGIN) -> np.ndarray:
+    """|run(image) - the torch float32 twin of `net`| per pixel, as int, on `image` (default: the 67x93 parity
+    image). `run` is uint8 (N, H, W, 3) -> uint8: an exported file through onnxruntime (`lambda x: run_onnx(path,
+    x)`), the tile graph's runtime, or another torch twin. Every export check compares this way."""
     image = parity_image() if image is None else image
-    with torch.no_grad():
-        expected = ExportWrapper(reference or net).eval()(torch.from_numpy(image)).numpy()
-        if onnx_path is None:
-            output = ExportWrapper(net).eval()(torch.from_numpy(image)).numpy()
-    if onnx_path is not None:
-        output = run_onnx(onnx_path, image)
-    return np.abs(output.astype(np.int16) - expected.astype(np.int16))
+    return np.abs(run(image).astype(np.int16) - torch_twin(net, margin)(image).astype(np.int16))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

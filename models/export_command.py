@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import BrushworkError
 from ..config import add_arguments as add_config_arguments
 from ..config import from_args
-from ..infer.contract import TILED_SUFFIX, tiled_path
+from ..infer.engine.contract import TILED_SUFFIX, tiled_path
 from .export_config import ExportConfig
 
 

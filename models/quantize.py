@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import BrushworkError
-from ..infer.contract import EDGE_MARGIN_KEY, INPUT_NAME
+from ..infer.engine.contract import EDGE_MARGIN_KEY, INPUT_NAME
 from .export import ExportWrapper, save_model_atomic, set_metadata
 from .transformer_net import TransformerNet
 

@@ -9,7 +9,7 @@ al. (AAAI 2022, "thumbnail instance normalization") share statistics taken from 
 seams but not the difference to the untiled image (28 dB against it, docs/benchmarks.md). Exact full-resolution
 statistics of layer k need the whole image through layers 1..k; rerunning the network for each layer costs 6.4
 networks for johnson. Instead this graph holds every convolution as its own branch, and the runtime
-(infer/tiling.py) runs the network one layer at a time over the whole frame in strips, keeping the layer's
+(infer/engine/tiling.py) runs the network one layer at a time over the whole frame in strips, keeping the layer's
 pre-norm activations (in memory, or in a temporary file when the budget is smaller) and measuring their
 statistics as they are written. The next layer reads them back with a halo of its kernel radius (1-4 pixels,
 not the 56-pixel receptive radius that tiles of the whole network need), so the cost is about one run of the
@@ -39,11 +39,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import nn
 
 from .. import BrushworkError
-from ..infer.contract import (
+from ..infer.engine.contract import (
     STRIDE,
     TILED_FORMAT,
     TILED_FORMAT_KEY,
@@ -68,159 +67,210 @@ def program(net: TransformerNet) -> tuple[list[dict], list[tuple[ConvLayer, nn.I
     whose output statistics a step's instance norm uses. Johnson's net: three
     downsampling convs, residual blocks (conv, norm+relu, conv, norm + skip), two upsampling convs, the head.
     """
+    _check_tileable(net)
+    prog = _Program()
+    down = net.downsample
+    prog.conv(down[0][0], "image", "d0", "image")
+    prog.conv(down[1][0], "d0", "d1", "norm_relu", down[0][1])
+    prog.conv(down[2][0], "d1", "r", "norm_relu", down[1][1])
+    prog.norm(down[2][1], "r", skip=None)
+    for block in net.residuals:
+        prog.conv(block.conv1, "r", "t", "identity")
+        prog.conv(block.conv2, "t", "u", "norm_relu", block.in1)
+        prog.norm(block.in2, "u", skip="r")
+        prog.steps.append({"op": "rename", "src": "u", "dst": "r"})
+    up: list[UpsampleConv] = list(net.upsample)
+    prog.conv(up[0][1], "r", "p", "identity", upsample=True)
+    prog.conv(up[1][1], "p", "q", "norm_relu", up[0][2], upsample=True)
+    prog.conv(net.head, "q", "out", "norm_relu", up[1][2], measure=False)
+    prog.steps[-1]["output"] = getattr(net, "output", "linear")  # the head's bound (TransformerNet.to_rgb), if any
+    return prog.steps, prog.convs, prog.norms
+
+
+def _check_tileable(net: nn.Module) -> None:
     if not isinstance(net, TransformerNet):
         raise BrushworkError(f"tiled export knows TransformerNet only, not {type(net).__name__}")
     if any(isinstance(m, SeparableConvLayer) for m in net.modules()):
         raise BrushworkError("tiled export does not know depthwise-separable residual blocks (separable=True)")
-    steps, convs = [], []
 
-    def conv(layer: ConvLayer, src: str, dst: str, prologue: str, norm: nn.InstanceNorm2d | None = None, *,
+
+class _Program:
+    """The steps of `program` with the conv layers and norms they use, appended in network order."""
+
+    def __init__(self):
+        self.steps: list[dict] = []
+        self.convs: list[tuple[ConvLayer, nn.InstanceNorm2d | None]] = []
+        self.norms: list[nn.InstanceNorm2d] = []
+
+    def conv(self, layer: ConvLayer, src: str, dst: str, prologue: str, norm: nn.InstanceNorm2d | None = None, *,
              upsample: bool = False, measure: bool = True) -> None:
+        """A conv step reading buffer `src` (through `prologue`, with `norm` for "norm_relu") and writing `dst`."""
         c = layer[1]
-        stats = len(convs) - 1 if prologue == "norm_relu" else None  # the conv whose output `norm` normalizes
-        steps.append({"op": "conv", "index": len(convs), "src": src, "dst": dst, "prologue": prologue, "stats": stats,
-                      "kernel": c.kernel_size[0], "stride": c.stride[0], "upsample": upsample,
-                      "cin": c.in_channels, "cout": c.out_channels, "measure": measure})
-        convs.append((layer, norm))
+        stats = len(self.convs) - 1 if prologue == "norm_relu" else None  # the conv whose output `norm` normalizes
+        self.steps.append({"op": "conv", "index": len(self.convs), "src": src, "dst": dst, "prologue": prologue,
+                           "stats": stats, "kernel": c.kernel_size[0], "stride": c.stride[0], "upsample": upsample,
+                           "cin": c.in_channels, "cout": c.out_channels, "measure": measure})
+        self.convs.append((layer, norm))
 
-    down = net.downsample
-    conv(down[0][0], "image", "d0", "image")
-    conv(down[1][0], "d0", "d1", "norm_relu", down[0][1])
-    conv(down[2][0], "d1", "r", "norm_relu", down[1][1])
-    norms = [down[2][1]]
-    steps.append({"op": "norm", "index": 0, "buf": "r", "skip": None, "stats": len(convs) - 1,
-                  "channels": down[2][1].num_features})
-    for block in net.residuals:
-        conv(block.conv1, "r", "t", "identity")
-        conv(block.conv2, "t", "u", "norm_relu", block.in1)
-        norms.append(block.in2)
-        steps.append({"op": "norm", "index": len(norms) - 1, "buf": "u", "skip": "r", "stats": len(convs) - 1,
-                      "channels": block.in2.num_features})
-        steps.append({"op": "rename", "src": "u", "dst": "r"})
-    up: list[UpsampleConv] = list(net.upsample)
-    conv(up[0][1], "r", "p", "identity", upsample=True)
-    conv(up[1][1], "p", "q", "norm_relu", up[0][2], upsample=True)
-    conv(net.head, "q", "out", "norm_relu", up[1][2], measure=False)
-    steps[-1]["output"] = getattr(net, "output", "linear")  # the head's bound (TransformerNet.to_rgb), if it has one
-    return steps, convs, norms
+    def norm(self, norm: nn.InstanceNorm2d, buf: str, *, skip: str | None) -> None:
+        """A norm step over buffer `buf` with the statistics of the last conv step, plus buffer `skip` if any."""
+        self.norms.append(norm)
+        self.steps.append({"op": "norm", "index": len(self.norms) - 1, "buf": buf, "skip": skip,
+                           "stats": len(self.convs) - 1, "channels": norm.num_features})
 
 
 def build_graph(net: TransformerNet):
     """The ONNX model (no metadata yet) with one branch per conv step and per norm step, and the program."""
-    from onnx import TensorProto, helper, numpy_helper
-
     steps, convs, norms = program(net)
-    nodes, inputs, outputs, inits = [], [], [], []
-
-    def const(name: str, array: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def graph_input(name: str, default: np.ndarray, dims: list) -> str:
-        # An input that is also an initializer may be left out of a run: it then takes this tiny default.
-        dtype = TensorProto.UINT8 if default.dtype == np.uint8 else TensorProto.FLOAT
-        inputs.append(helper.make_tensor_value_info(name, dtype, dims))
-        return const(name, default)
-
-    def graph_output(name: str, dims: list) -> None:
-        outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
-
-    def normalize(p: str, x: str, norm: nn.InstanceNorm2d) -> str:
-        """Nodes for norm(x) with statistics from inputs {p}_mean, {p}_var (float32 [C])."""
-        c = norm.num_features
-        mean = graph_input(f"{p}_mean", np.zeros(c, np.float32), [c])
-        var = graph_input(f"{p}_var", np.ones(c, np.float32), [c])
-        shape = const(f"{p}_shape", np.array([1, c, 1, 1], np.int64))
-        gamma = const(f"{p}_gamma", norm.weight.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
-        beta = const(f"{p}_beta", norm.bias.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
-        eps = const(f"{p}_eps", np.array(norm.eps, np.float32))
-        nodes.extend([
-            helper.make_node("Add", [var, eps], [f"{p}_ve"]),
-            helper.make_node("Sqrt", [f"{p}_ve"], [f"{p}_sd"]),
-            helper.make_node("Reshape", [mean, shape], [f"{p}_m4"]),
-            helper.make_node("Reshape", [f"{p}_sd", shape], [f"{p}_sd4"]),
-            helper.make_node("Div", [gamma, f"{p}_sd4"], [f"{p}_scale"]),
-            helper.make_node("Mul", [f"{p}_m4", f"{p}_scale"], [f"{p}_ms"]),
-            helper.make_node("Sub", [beta, f"{p}_ms"], [f"{p}_shift"]),
-            helper.make_node("Mul", [x, f"{p}_scale"], [f"{p}_xs"]),
-            helper.make_node("Add", [f"{p}_xs", f"{p}_shift"], [f"{p}_n"]),
-        ])
-        return f"{p}_n"
-
+    graph = _Graph()
     for step in steps:
         if step["op"] == "conv":
-            _conv_branch(step, convs[step["index"]], nodes, const, graph_input, graph_output, normalize, helper)
+            graph.conv_branch(step, *convs[step["index"]])
         elif step["op"] == "norm":
-            p, c = f"n{step['index']}", step["channels"]
-            x = graph_input(f"{p}_x", np.zeros((1, c, 1, 1), np.float32), [1, c, f"{p}_h", f"{p}_w"])
-            y = normalize(p, x, norms[step["index"]])
-            if step["skip"]:
-                skip = graph_input(f"{p}_skip", np.zeros((1, c, 1, 1), np.float32), [1, c, f"{p}_h", f"{p}_w"])
-                nodes.append(helper.make_node("Add", [y, skip], [f"{p}_y"]))
-            else:
-                nodes.append(helper.make_node("Relu", [y], [f"{p}_y"]))
-            graph_output(f"{p}_y", [1, c, f"{p}_h", f"{p}_w"])
-    graph = helper.make_graph(nodes, "brushwork_tiled", inputs, outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="brushwork",
-                              ir_version=IR_VERSION)
-    return model, steps
+            graph.norm_branch(step, norms[step["index"]])
+    return graph.model(), steps
 
 
-def _conv_branch(step, conv_norm, nodes, const, graph_input, graph_output, normalize, helper) -> None:
-    """Nodes of one conv step: prologue (image -> [0, 1] NCHW, or relu(norm(x)), or x), valid conv, stats."""
-    layer, norm = conv_norm
-    p, k, cin = f"c{step['index']}", step["kernel"], step["cin"]
-    conv = layer[1]
-    if step["prologue"] == "image":
-        x = graph_input(f"{p}_x", np.zeros((1, k, k, 3), np.uint8), [1, f"{p}_h", f"{p}_w", 3])
-        nodes += [helper.make_node("Cast", [x], [f"{p}_xf"], to=1),
-                  helper.make_node("Transpose", [f"{p}_xf"], [f"{p}_xt"], perm=[0, 3, 1, 2]),
-                  helper.make_node("Div", [f"{p}_xt", const(f"{p}_255", np.array(255, np.float32))], [f"{p}_in"])]
-        x = f"{p}_in"
-    else:
+def _f32(value) -> np.ndarray:
+    return np.array(value, np.float32)
+
+
+def _i64(value) -> np.ndarray:
+    return np.array(value, np.int64)
+
+
+class _Graph:
+    """The nodes, inputs, outputs and initializers of the tile graph, which the branches append to in order.
+
+    Names are prefixed by the step: c{i}_ for conv step i, n{j}_ for norm step j (see the module docstring).
+    """
+
+    def __init__(self):
+        self.nodes, self.inputs, self.outputs, self.inits = [], [], [], []
+
+    def const(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def input(self, name: str, default: np.ndarray, dims: list) -> str:
+        """An input that is also an initializer may be left out of a run: it then takes this tiny default."""
+        from onnx import TensorProto, helper
+
+        dtype = TensorProto.UINT8 if default.dtype == np.uint8 else TensorProto.FLOAT
+        self.inputs.append(helper.make_tensor_value_info(name, dtype, dims))
+        return self.const(name, default)
+
+    def output(self, name: str, dims: list) -> None:
+        from onnx import TensorProto, helper
+
+        self.outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    def model(self):
+        """The onnx ModelProto of everything added so far."""
+        from onnx import helper
+
+        graph = helper.make_graph(self.nodes, "brushwork_tiled", self.inputs, self.outputs, self.inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="brushwork",
+                                 ir_version=IR_VERSION)
+
+    def normalize(self, p: str, x: str, norm: nn.InstanceNorm2d) -> str:
+        """Nodes for norm(x) with statistics from inputs {p}_mean, {p}_var (float32 [C])."""
+        c = norm.num_features
+        mean = self.input(f"{p}_mean", np.zeros(c, np.float32), [c])
+        var = self.input(f"{p}_var", np.ones(c, np.float32), [c])
+        shape = self.const(f"{p}_shape", _i64([1, c, 1, 1]))
+        gamma = self.const(f"{p}_gamma", norm.weight.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
+        beta = self.const(f"{p}_beta", norm.bias.detach().numpy().reshape(1, c, 1, 1).astype(np.float32))
+        eps = self.const(f"{p}_eps", _f32(norm.eps))
+        # norm(x) = x * scale + shift, scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+        sd = self.node("Sqrt", [self.node("Add", [var, eps], f"{p}_ve")], f"{p}_sd")
+        m4 = self.node("Reshape", [mean, shape], f"{p}_m4")
+        scale = self.node("Div", [gamma, self.node("Reshape", [sd, shape], f"{p}_sd4")], f"{p}_scale")
+        shift = self.node("Sub", [beta, self.node("Mul", [m4, scale], f"{p}_ms")], f"{p}_shift")
+        return self.node("Add", [self.node("Mul", [x, scale], f"{p}_xs"), shift], f"{p}_n")
+
+    def norm_branch(self, step: dict, norm: nn.InstanceNorm2d) -> None:
+        """Norm step j: n{j}_y = norm(n{j}_x) + n{j}_skip, or relu(norm(n{j}_x)) when the step has no skip."""
+        p, c = f"n{step['index']}", step["channels"]
+        dims = [1, c, f"{p}_h", f"{p}_w"]
+        y = self.normalize(p, self.input(f"{p}_x", np.zeros((1, c, 1, 1), np.float32), dims), norm)
+        if step["skip"]:
+            self.node("Add", [y, self.input(f"{p}_skip", np.zeros((1, c, 1, 1), np.float32), dims)], f"{p}_y")
+        else:
+            self.node("Relu", [y], f"{p}_y")
+        self.output(f"{p}_y", dims)
+
+    def conv_branch(self, step: dict, layer: ConvLayer, norm: nn.InstanceNorm2d | None) -> None:
+        """Conv step i: prologue (image -> [0, 1] NCHW, or relu(norm(x)), or x), valid conv, then the head's RGB
+        or the output's statistics."""
+        p = f"c{step['index']}"
+        x = self._image(p, step["kernel"]) if step["prologue"] == "image" else self._activations(p, step, norm)
+        y = self._convolve(p, step, x, layer[1])
+        if step["measure"]:
+            self._statistics(p, y, step["cout"])
+        else:
+            self._head(p, y, step.get("output", "linear"))
+
+    def _image(self, p: str, k: int) -> str:
+        """The RGB image, uint8 NHWC, as float32 NCHW in [0, 1]."""
+        x = self.input(f"{p}_x", np.zeros((1, k, k, 3), np.uint8), [1, f"{p}_h", f"{p}_w", 3])
+        xt = self.node("Transpose", [self.node("Cast", [x], f"{p}_xf", to=1)], f"{p}_xt", perm=[0, 3, 1, 2])
+        return self.node("Div", [xt, self.const(f"{p}_255", _f32(255))], f"{p}_in")
+
+    def _activations(self, p: str, step: dict, norm: nn.InstanceNorm2d | None) -> str:
+        """Pre-norm activations, through relu(norm(x)) for a "norm_relu" prologue, then nearest x2 if upsampling."""
+        k, cin = step["kernel"], step["cin"]
         side = k // 2 + 2 if step["upsample"] else k  # the smallest input the branch takes (its default)
-        x = graph_input(f"{p}_x", np.zeros((1, cin, side, side), np.float32), [1, cin, f"{p}_h", f"{p}_w"])
+        x = self.input(f"{p}_x", np.zeros((1, cin, side, side), np.float32), [1, cin, f"{p}_h", f"{p}_w"])
         if step["prologue"] == "norm_relu":
-            nodes.append(helper.make_node("Relu", [normalize(p, x, norm)], [f"{p}_in"]))
-            x = f"{p}_in"
+            x = self.node("Relu", [self.normalize(p, x, norm)], f"{p}_in")
         if step["upsample"]:  # nearest x2; the conv's output then drops one position on each side
-            scales = const(f"{p}_scales", np.array([1, 1, 2, 2], np.float32))
-            nodes.append(helper.make_node("Resize", [x, "", scales], [f"{p}_up"], mode="nearest",
-                                          coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
-            x = f"{p}_up"
-    weight = const(f"{p}_w", conv.weight.detach().numpy().astype(np.float32))
-    bias = const(f"{p}_b", conv.bias.detach().numpy().astype(np.float32))
-    s = step["stride"]
-    conv_out = f"{p}_full" if step["upsample"] else f"{p}_conv"
-    nodes.append(helper.make_node("Conv", [x, weight, bias], [conv_out], kernel_shape=[k, k], strides=[s, s]))
-    if step["upsample"]:  # the reflection at the higher resolution (see infer/activations.py window)
-        starts, ends = const(f"{p}_st", np.array([1, 1], np.int64)), const(f"{p}_en", np.array([-1, -1], np.int64))
-        nodes.append(helper.make_node("Slice", [conv_out, starts, ends, const(f"{p}_sa", np.array([2, 3], np.int64))],
-                                      [f"{p}_conv"]))
-    if not step["measure"]:  # the head: RGB in [0, 255], NHWC
-        rgb = f"{p}_conv"
-        if step.get("output", "linear") == "tanh":  # TransformerNet.to_rgb: 0.5 + 0.5 tanh(2y - 1)
-            nodes += [helper.make_node("Mul", [rgb, const(f"{p}_two", np.array(2, np.float32))], [f"{p}_t2"]),
-                      helper.make_node("Sub", [f"{p}_t2", const(f"{p}_one", np.array(1, np.float32))], [f"{p}_t1"]),
-                      helper.make_node("Tanh", [f"{p}_t1"], [f"{p}_th"]),
-                      helper.make_node("Mul", [f"{p}_th", const(f"{p}_half", np.array(0.5, np.float32))], [f"{p}_t5"]),
-                      helper.make_node("Add", [f"{p}_t5", const(f"{p}_mid", np.array(0.5, np.float32))], [f"{p}_rgb"])]
-            rgb = f"{p}_rgb"
-        nodes += [helper.make_node("Clip", [rgb, const(f"{p}_lo", np.array(0, np.float32)),
-                                            const(f"{p}_hi", np.array(1, np.float32))], [f"{p}_c"]),
-                  helper.make_node("Mul", [f"{p}_c", const(f"{p}_k", np.array(255, np.float32))], [f"{p}_s"]),
-                  helper.make_node("Transpose", [f"{p}_s"], [f"{p}_y"], perm=[0, 2, 3, 1])]
-        graph_output(f"{p}_y", [1, f"{p}_oh", f"{p}_ow", 3])
-        return
-    axes = const(f"{p}_axes", np.array([0, 2, 3], np.int64))
-    nodes += [helper.make_node("ReduceMean", [f"{p}_conv", axes], [f"{p}_ym4"], keepdims=1),
-              helper.make_node("Reshape", [f"{p}_ym4", const(f"{p}_flat", np.array([-1], np.int64))], [f"{p}_ymean"]),
-              helper.make_node("Sub", [f"{p}_conv", f"{p}_ym4"], [f"{p}_dev"]),
-              helper.make_node("ReduceSumSquare", [f"{p}_dev", axes], [f"{p}_ym2"], keepdims=0)]
-    c = step["cout"]
-    graph_output(f"{p}_conv", [1, c, f"{p}_oh", f"{p}_ow"])
-    graph_output(f"{p}_ymean", [c])
-    graph_output(f"{p}_ym2", [c])
+            scales = self.const(f"{p}_scales", _f32([1, 1, 2, 2]))
+            x = self.node("Resize", [x, "", scales], f"{p}_up", mode="nearest",
+                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        return x
+
+    def _convolve(self, p: str, step: dict, x: str, conv: nn.Conv2d) -> str:
+        """The valid convolution, {p}_conv; after upsampling without its outermost ring."""
+        weight = self.const(f"{p}_w", conv.weight.detach().numpy().astype(np.float32))
+        bias = self.const(f"{p}_b", conv.bias.detach().numpy().astype(np.float32))
+        k, s = step["kernel"], step["stride"]
+        if not step["upsample"]:
+            return self.node("Conv", [x, weight, bias], f"{p}_conv", kernel_shape=[k, k], strides=[s, s])
+        full = self.node("Conv", [x, weight, bias], f"{p}_full", kernel_shape=[k, k], strides=[s, s])
+        # the reflection at the higher resolution (see infer/engine/activations.py window)
+        starts, ends = self.const(f"{p}_st", _i64([1, 1])), self.const(f"{p}_en", _i64([-1, -1]))
+        return self.node("Slice", [full, starts, ends, self.const(f"{p}_sa", _i64([2, 3]))], f"{p}_conv")
+
+    def _statistics(self, p: str, y: str, c: int) -> None:
+        """Outputs {p}_conv and its per-channel mean {p}_ymean and sum of squared deviations {p}_ym2."""
+        axes = self.const(f"{p}_axes", _i64([0, 2, 3]))
+        ym4 = self.node("ReduceMean", [y, axes], f"{p}_ym4", keepdims=1)
+        self.node("Reshape", [ym4, self.const(f"{p}_flat", _i64([-1]))], f"{p}_ymean")
+        self.node("ReduceSumSquare", [self.node("Sub", [y, ym4], f"{p}_dev"), axes], f"{p}_ym2", keepdims=0)
+        self.output(y, [1, c, f"{p}_oh", f"{p}_ow"])
+        self.output(f"{p}_ymean", [c])
+        self.output(f"{p}_ym2", [c])
+
+    def _head(self, p: str, y: str, output: str) -> None:
+        """Output {p}_y: RGB in [0, 255], NHWC, through TransformerNet.to_rgb when the net's output is "tanh"."""
+        if output == "tanh":  # 0.5 + 0.5 tanh(2y - 1)
+            t2 = self.node("Mul", [y, self.const(f"{p}_two", _f32(2))], f"{p}_t2")
+            t1 = self.node("Sub", [t2, self.const(f"{p}_one", _f32(1))], f"{p}_t1")
+            t5 = self.node("Mul", [self.node("Tanh", [t1], f"{p}_th"), self.const(f"{p}_half", _f32(0.5))], f"{p}_t5")
+            y = self.node("Add", [t5, self.const(f"{p}_mid", _f32(0.5))], f"{p}_rgb")
+        clipped = self.node("Clip", [y, self.const(f"{p}_lo", _f32(0)), self.const(f"{p}_hi", _f32(1))], f"{p}_c")
+        scaled = self.node("Mul", [clipped, self.const(f"{p}_k", _f32(255))], f"{p}_s")
+        self.node("Transpose", [scaled], f"{p}_y", perm=[0, 2, 3, 1])
+        self.output(f"{p}_y", [1, f"{p}_oh", f"{p}_ow", 3])
 
 
 def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> None:
@@ -249,17 +299,12 @@ def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> N
 def _check_parity(net: TransformerNet, path: Path, margin: int) -> None:
     """The runtime in 12-row strips (several strips per layer) vs the main graph's torch twin (same edge margin) on a
     67x93 image; BrushworkError past 1 grey level."""
-    from ..infer.tiling import TiledStylizer
-    from .export import ExportWrapper
+    from ..infer.engine.tiling import TiledStylizer
+    from .export import check_parity
 
-    rng = np.random.default_rng(0)
-    image = np.clip(rng.normal(128, 60, (67, 93, 3)), 0, 255).astype(np.uint8)
-    got = TiledStylizer(path, device="cpu", tile=12)(image).astype(np.float32)
-    with torch.no_grad():
-        expected = ExportWrapper(net, margin=margin)(torch.from_numpy(image)[None])[0].numpy().astype(np.float32)
-    diff = float(np.abs(got - expected).max())
-    if diff > 1.0:
-        raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff:.2f} grey "
+    diff = int(check_parity(net, TiledStylizer(path, device="cpu", tile=12).batch, margin=margin).max())
+    if diff > 1:
+        raise BrushworkError(f"tile graph parity failed: onnxruntime differs from torch by {diff} grey "
                              "levels; please report this with the checkpoint")
 
 

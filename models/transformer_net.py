@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError
-from ..infer.contract import STRIDE  # two stride-2 downsamplings; the upsampling path restores them
+from ..infer.engine.contract import STRIDE  # two stride-2 downsamplings; the upsampling path restores them
 
 OUTPUTS = ("tanh", "linear")
 

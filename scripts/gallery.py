@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from brushwork.data.images import list_images, open_rgb, resize_to_side
 from brushwork.infer import Stylizer
-from brushwork.infer.styles import list_styles, style_path
+from brushwork.styles import list_styles, style_path
 
 LABEL = 20
 

@@ -156,7 +156,7 @@ def test_damaged_or_empty_gif_is_one_line_and_writes_nothing(tmp_path, model, ca
 
 
 def test_read_animation_reports_the_frame(tmp_path):
-    from brushwork.infer.animation_io import read_animation
+    from brushwork.infer.media.animation_io import read_animation
 
     (tmp_path / "t.gif").write_bytes(corrupt_gifs(tmp_path)["truncated.gif"])
     with pytest.raises(BrushworkError, match=r"t\.gif: frame \d cannot be decoded"):

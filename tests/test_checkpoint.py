@@ -10,7 +10,8 @@ from brushwork import BrushworkError
 from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from brushwork.models.transformer_net import build_transformer
 from brushwork.train.config import TrainConfig
-from brushwork.train.run_dir import find_resume, load_resume, rng_state, set_rng_state
+from brushwork.train.resume import find_resume, load_resume
+from brushwork.train.rng import rng_state, set_rng_state
 
 
 def _draws():

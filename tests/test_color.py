@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from brushwork.infer.color import blend, match_color, preserve_color, rgb_to_ycbcr, ycbcr_to_rgb
+from brushwork.infer.look.color import blend, match_color, preserve_color, rgb_to_ycbcr, ycbcr_to_rgb
 
 
 def _images():

@@ -108,8 +108,8 @@ def test_command_line_reproduces_the_config():
 
 
 def test_flow_preset_choices_are_the_flows_presets():
-    """The flags list the presets by name without loading OpenCV; infer/flow.py maps them to DIS's."""
-    from brushwork.infer.flow import PRESETS
-    from brushwork.infer.stylize_config import FLOW_PRESETS
+    """The flags list the presets by name without loading OpenCV; infer/look/flow.py maps them to DIS's."""
+    from brushwork.infer.look.flow import PRESETS
+    from brushwork.infer.stylize.config import FLOW_PRESETS
 
     assert set(FLOW_PRESETS) == set(PRESETS)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from brushwork import styles
 from brushwork.cli import main
-from brushwork.infer import styles
 
 
 @pytest.fixture

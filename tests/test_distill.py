@@ -1,4 +1,4 @@
-"""Students (issue 15): `brushwork distill` / `train --teacher` fit a small network to a trained model's pictures,
+"""Students: `brushwork distill` / `train --teacher` fit a small network to a trained model's pictures,
 and shipped styles pick their student on the CPU."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import torch
 from brushwork import BrushworkError
 from brushwork.cli import main
 from brushwork.data.photos import scan_photos, validation_batch
-from brushwork.infer.session import Stylizer
-from brushwork.infer.styles import style_path
+from brushwork.infer.engine.session import Stylizer
 from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from brushwork.models.transformer_net import build_transformer
+from brushwork.styles import style_path
 from brushwork.train.config import TrainConfig
 from brushwork.train.distill import load_teacher
 from brushwork.train.loop import fit
@@ -129,7 +129,8 @@ def test_quality_with_a_model_file_is_an_error(make_invert_model, tmp_path, caps
 def test_a_shipped_style_runs_its_student_on_the_cpu(make_invert_model, tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    from brushwork.infer import session, styles
+    from brushwork import styles
+    from brushwork.infer.engine import session
 
     folder = tmp_path / "styles"
     folder.mkdir()

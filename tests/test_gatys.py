@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from brushwork.cli import main
-from brushwork.infer.color import rgb_to_ycbcr
+from brushwork.infer.look.color import rgb_to_ycbcr
 from brushwork.train.gatys.config import GatysConfig
 from brushwork.train.gatys.optimize import build_loss, color_inputs, initial_image, iterate, to_tensor
 

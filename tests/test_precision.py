@@ -11,8 +11,7 @@ import yaml
 
 from brushwork.cli import main
 from brushwork.models.checkpoint import load_checkpoint
-from brushwork.train import loop, precision
-from brushwork.train import run_dir as rundir
+from brushwork.train import loop, precision, rng
 from brushwork.train.config import TrainConfig
 from brushwork.train.loop import fit
 
@@ -154,7 +153,7 @@ def test_bench_train_with_its_default_precisions(capsys):
 # ---------------------------------------------------------------------------------------------- resuming elsewhere
 def test_resume_a_checkpoint_from_a_machine_with_more_gpus(monkeypatch):
     """CUDA RNG states of 4 GPUs restore on a machine with 1 (or none): each GPU that exists takes its own."""
-    state = rundir.rng_state()
+    state = rng.rng_state()
     state["cuda"] = [torch.full((16,), i, dtype=torch.uint8) for i in range(4)]
     restored = {}
 
@@ -166,8 +165,8 @@ def test_resume_a_checkpoint_from_a_machine_with_more_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "set_rng_state", set_rng_state)
-    rundir.set_rng_state(state)
+    rng.set_rng_state(state)
     assert restored == {0: 0}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    rundir.set_rng_state(state)  # no GPU at all: the CPU states still restore
+    rng.set_rng_state(state)  # no GPU at all: the CPU states still restore
     assert torch.equal(torch.get_rng_state(), state["torch"])

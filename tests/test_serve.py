@@ -23,9 +23,9 @@ with warnings.catch_warnings():  # Starlette 1.x would rather use httpx2; httpx 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from brushwork.infer import styles
-from brushwork.infer.serve import create_app
-from brushwork.infer.serve_config import ServeConfig
+from brushwork import styles
+from brushwork.infer.serve.app import create_app
+from brushwork.infer.serve.config import ServeConfig
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_bad_uploads_get_one_line_4xx(shipped, tmp_path):
 
 def test_a_full_queue_gets_429(shipped, tmp_path, monkeypatch):
     """With room for one model run, a second request while the first runs is refused at once."""
-    from brushwork.infer import catalogue
+    from brushwork.infer.serve import catalogue
 
     release = threading.Event()
     real = catalogue.Catalogue.stylizer
@@ -191,7 +191,7 @@ def test_the_work_folder_is_removed_when_the_server_stops(shipped, tmp_path):
 
 def _video(path, frames: int, size=(48, 32)):
     """A clip of flat grey frames at 24 fps with a mono AAC tone."""
-    from brushwork.infer.bench import encode_tone
+    from brushwork.infer.bench_command import encode_tone
 
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=24)
@@ -251,7 +251,7 @@ def test_serve_command_rejects_bad_flags_in_one_line(tmp_path, capsys, monkeypat
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors[0] == f"brushwork serve: error: --models {tmp_path / 'nope'}: no such folder; give a folder of " \
                         ".onnx files"
-    assert errors[1:] == ["brushwork serve: error: --max-upload lots: expected a size like 200MB or 1GB"]
+    assert errors[1:] == ["brushwork serve: error: --max-upload lots: expected a size like 2GB, 512MB or 1.5G"]
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
     assert main(["serve"]) == 2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from brushwork.infer import styles
+from brushwork import styles
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # This sandbox (and CI) runs as root without a GPU or network: no sandbox, no GPU, nothing fetched in the background.
@@ -46,8 +46,8 @@ def server_url(tmp_path, make_invert_model, monkeypatch):
     """A real uvicorn server in a thread, on a free port, with one 'shipped' invert style."""
     import uvicorn
 
-    from brushwork.infer.serve import create_app
-    from brushwork.infer.serve_config import ServeConfig
+    from brushwork.infer.serve.app import create_app
+    from brushwork.infer.serve.config import ServeConfig
 
     folder = tmp_path / "styles"
     folder.mkdir()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from brushwork.infer import Stylizer
-from brushwork.infer.styles import list_styles, quality_line, style_path
+from brushwork.styles import list_styles, quality_line, style_path
 from brushwork.train.evaluate.edges import edge_roughness
 
 SHIPPED = list_styles()
@@ -48,7 +48,7 @@ def test_a_shipped_style_paints_a_photo_with_calm_edges(entry):
         assert small.shape == (5, 7, 3), kind
 
 
-@pytest.mark.skipif(not SHIPPED, reason="no style ships yet (issue 25: none meets the shipping rule)")
+@pytest.mark.skipif(not SHIPPED, reason="no style ships yet (none meets the shipping rule in docs/quality.md yet)")
 def test_stylize_without_a_model_paints_in_the_default_style(tmp_path, capsys):
     from brushwork.cli import main
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from brushwork.cli import main
 from brushwork.infer import Stylizer
-from brushwork.infer.color import rgb_to_ycbcr
+from brushwork.infer.look.color import rgb_to_ycbcr
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_info_prints_metadata(model, capsys):
 
 
 def test_styles_says_none_ship(capsys, tmp_path, monkeypatch):
-    from brushwork.infer import styles
+    from brushwork import styles
 
     monkeypatch.setattr(styles, "styles_folder", lambda: tmp_path)  # an install without the shipped styles
     assert main(["styles"]) == 0
@@ -174,7 +174,7 @@ def test_bad_flags(tmp_path, model, capsys):
 
 
 def test_parse_size():
-    from brushwork.infer.stylize_config import parse_size
+    from brushwork.config import parse_size
 
     assert parse_size("2GB") == 2 * 2**30
     assert parse_size("512MB") == 512 * 2**20
@@ -186,7 +186,7 @@ def test_style_registry_resolves_and_lists(tmp_path, model):
     import json
 
     from brushwork import BrushworkError
-    from brushwork.infer.styles import list_styles, style_path
+    from brushwork.styles import list_styles, style_path
 
     (tmp_path / "negative.onnx").write_bytes(model.read_bytes())
     (tmp_path / "index.json").write_text(json.dumps({"styles": [{"name": "negative", "file": "negative.onnx"}]}))

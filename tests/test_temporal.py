@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from brushwork import BrushworkError
-from brushwork.infer.bench import encode_tone
-from brushwork.infer.flow import FlowEstimator, consistent, flow_to_previous, resize_flow, to_gray, warp
-from brushwork.infer.temporal import TemporalBlender
+from brushwork.infer.bench_command import encode_tone
+from brushwork.infer.look.flow import FlowEstimator, consistent, flow_to_previous, resize_flow, to_gray, warp
+from brushwork.infer.look.temporal import TemporalBlender
 from brushwork.models.transformer_net import build_transformer
 from brushwork.train.evaluate.warping import WarpingError
 from brushwork.train.stability import inside_mask, random_affine, stability_loss
@@ -113,7 +113,7 @@ def test_prefetching_the_flow_gives_the_same_frames(panning_clip, workers):
 
 
 def test_restore_contrast_gives_back_each_channels_spread(texture):
-    from brushwork.infer.temporal import restore_contrast
+    from brushwork.infer.look.temporal import restore_contrast
 
     stylized = texture(48, 64, seed=2)
     flat = (0.75 * stylized + 0.25 * stylized.mean((0, 1))).round().astype(np.uint8)  # 25 % less contrast
@@ -166,7 +166,7 @@ def test_blend_rejects_mismatched_or_foreign_frames(panning_clip):
 
 
 def test_the_blend_module_does_not_import_torch():
-    code = "import sys, brushwork.infer.temporal; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, brushwork.infer.look.temporal; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -277,7 +277,7 @@ def test_stylize_with_blend_keeps_frames_size_and_audio(tmp_path, panning_clip):
 
 def test_the_video_pipeline_prefetches_every_frame_in_order(tmp_path, panning_clip):
     """Decoder thread -> prefetch, model thread, post thread: the blend sees what the one-thread loop would."""
-    from brushwork.infer.video import stylize_video
+    from brushwork.infer.media.video import stylize_video
 
     _write_clip_with_tone(tmp_path / "clip.mp4", panning_clip(11, size=(48, 80)))
 

@@ -16,8 +16,11 @@ import torch
 from onnx import TensorProto, helper
 
 from brushwork import BrushworkError
-from brushwork.infer import activations, tiling
-from brushwork.infer.tiling import TiledStylizer, plan_axis, seam_ratio
+from brushwork.infer.engine import activations, memory, tiling
+from brushwork.infer.engine.program import peak_live_floats, widest_step
+from brushwork.infer.engine.seams import seam_ratio
+from brushwork.infer.engine.session import Stylizer
+from brushwork.infer.engine.tiling import TiledStylizer, plan_axis
 from brushwork.models.export import psnr
 from brushwork.models.tiled import export_tiled, program, tiled_path
 from brushwork.models.transformer_net import TransformerNet
@@ -83,9 +86,9 @@ def test_activations_spilled_to_a_file_give_the_same_image(model_path, photo, tm
     """A budget that holds the strips but not all the activations: some go to temporary files, gone after."""
     probe = TiledStylizer(model_path, device="cpu")
     h, w = 72, 104
-    live, frames = probe.units * h * w * 4, 6 * h * w
-    eight_rows = tiling.WORK_BYTES_PER_FLOAT * probe._widest_step() * 8 * w  # the least that strips need
-    budget = int((tiling.BASE_BYTES + frames + live + eight_rows) / tiling.HEADROOM)
+    live, frames = peak_live_floats(probe.steps) * h * w * 4, 6 * h * w
+    eight_rows = memory.WORK_BYTES_PER_FLOAT * widest_step(probe.steps) * 8 * w  # the least that strips need
+    budget = int((memory.BASE_BYTES + frames + live + eight_rows) / memory.HEADROOM)
     stylizer = TiledStylizer(model_path, device="cpu", max_memory=budget, spill=tmp_path)
     plan = stylizer.plan(*photo.shape[:2])
     assert plan.spill and plan.strip_pixels < h * w
@@ -160,11 +163,18 @@ def test_an_older_companion_file_asks_for_a_re_export(tmp_path):
     assert "\n" not in str(info.value)
 
 
-def test_bad_frames_are_rejected(model_path):
-    stylizer = TiledStylizer(model_path, device="cpu", tile=96)
-    for frame in (np.zeros((70, 100), np.uint8), np.zeros((70, 100, 3), np.float32), np.zeros((0, 100, 3), np.uint8)):
-        with pytest.raises(BrushworkError):
-            stylizer(frame)
+def test_bad_frames_are_rejected_alike(model_path, make_invert_model, tmp_path):
+    """Both stylizers check frames in one place (OnnxModel): the same error for the same mistake."""
+    bad = (np.zeros((70, 100), np.uint8), np.zeros((70, 100, 3), np.float32))
+    plain = Stylizer(make_invert_model(tmp_path / "invert.onnx"), device="cpu")
+    for stylizer in (TiledStylizer(model_path, device="cpu", tile=96), plain):
+        for frame in bad:
+            with pytest.raises(ValueError, match="uint8"):
+                stylizer(frame)
+        with pytest.raises(ValueError, match="uint8"):
+            stylizer.batch(np.zeros((2, 70, 100), np.uint8))
+        with pytest.raises(BrushworkError, match="empty"):  # a user's empty picture: one line, as every input error
+            stylizer(np.zeros((0, 100, 3), np.uint8))
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 97), (97, 3), (4, 100)])
@@ -186,13 +196,13 @@ def test_companion_metadata_and_names(model_path, tiny_net):
     steps, convs, norms = program(tiny_net)
     assert len(convs) == 3 + 2 * 2 + 2 + 1 and len(norms) == 1 + 2  # 11 instance norms in all
     assert [s["op"] for s in stylizer.steps] == [s["op"] for s in steps]
-    assert stylizer.units == 4 + 8 / 4  # the first two layers' activations, per frame pixel
+    assert peak_live_floats(stylizer.steps) == 4 + 8 / 4  # the first two layers' activations, per frame pixel
     assert tiled_path("a/starry.onnx").name == "starry.tiled.onnx"
     assert tiled_path("a/starry.tiled.onnx").name == "starry.tiled.onnx"
 
 
 def test_tiling_runtime_does_not_import_torch():
-    code = "import sys, brushwork.infer.tiling; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, brushwork.infer.engine.tiling; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -10,9 +10,9 @@ import torch
 
 from brushwork import BrushworkError
 from brushwork.config import load_yaml, make_config
+from brushwork.models import run_layout
 from brushwork.models.checkpoint import load_checkpoint
 from brushwork.train import loop
-from brushwork.train import run_dir as rundir
 from brushwork.train.config import TrainConfig
 from brushwork.train.loop import Diverged, fit
 from brushwork.train.precision import amp_dtype
@@ -98,7 +98,7 @@ def test_resume_is_exact(photo_dir, style_path, tmp_path, monkeypatch):
 
 
 def _check_run_files(run_dir):
-    assert [p.name for p in rundir.checkpoints(run_dir)] == ["step_0000005.pt", "step_0000006.pt"]  # --keep-last 2
+    assert [p.name for p in run_layout.checkpoints(run_dir)] == ["step_0000005.pt", "step_0000006.pt"]  # --keep-last 2
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
     assert (run_dir / "config.yaml").read_text().count("style_weight") == 1
     assert any(p.name.startswith("events.out.tfevents") for p in run_dir.iterdir())
@@ -119,7 +119,7 @@ def test_nan_stops_naming_step_and_checkpoint(photo_dir, style_path, tmp_path, m
     with pytest.raises(Diverged, match=r"at step 3.*last good checkpoint: .*step_0000002\.pt"):
         fit(cfg)
     assert not (cfg.run_dir / "model.pt").exists()
-    assert [p.name for p in rundir.checkpoints(cfg.run_dir)] == ["step_0000002.pt"]
+    assert [p.name for p in run_layout.checkpoints(cfg.run_dir)] == ["step_0000002.pt"]
 
 
 def test_sigterm_saves_a_checkpoint_and_stops(photo_dir, style_path, tmp_path, monkeypatch):

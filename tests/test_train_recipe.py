@@ -13,9 +13,9 @@ from brushwork.models.checkpoint import load_checkpoint
 from brushwork.train import budget as budget_module
 from brushwork.train.budget import Budget, parse_duration
 from brushwork.train.config import TrainConfig
-from brushwork.train.init import load_init
 from brushwork.train.loop import fit
 from brushwork.train.schedule import learning_rate
+from brushwork.train.warm_start import load_init
 
 
 def tiny(photo_dir, style_path, tmp_path, **kw) -> TrainConfig:
@@ -115,7 +115,7 @@ def test_init_with_another_architecture_is_one_line(trained, photo_dir, style_pa
 def test_init_refuses_what_it_cannot_use(tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
     for source, message in [(str(tmp_path / "missing.onnx"), "no such file"),
-                            (str(tmp_path / "notes.txt"), "not a checkpoint")]:
+                            (str(tmp_path / "notes.txt"), "not an .onnx model, a checkpoint")]:
         with pytest.raises(BrushworkError, match=message):
             load_init(source, "johnson")
 

@@ -13,8 +13,8 @@ import pytest
 
 from brushwork.cli import main
 from brushwork.infer import Stylizer, stylize_frames
-from brushwork.infer.bench import encode_tone
-from brushwork.infer.video import stylize_video
+from brushwork.infer.bench_command import encode_tone
+from brushwork.infer.media.video import stylize_video
 
 
 def make_video(path, frames=12, size=(64, 48), *, audio=True, rotation=0, durations_ms=None, video=True, noise=False):
@@ -151,7 +151,7 @@ def test_temporal_blend_hook(tmp_path, model):
     code = stylize(src, "-o", out, "--model", model, "--temporal-blend", "0.5")
     import importlib.util
 
-    if importlib.util.find_spec("brushwork.infer.temporal") is None:
+    if importlib.util.find_spec("brushwork.infer.look.temporal") is None:
         assert code == 2
     else:
         assert code == 0 and probe(out)["n"] == 6
@@ -238,7 +238,7 @@ def test_odd_size_drops_the_last_column_and_row_with_a_warning(tmp_path, model, 
 
 def test_frame_sizes():
     """(decoded, encoded): kept sizes are decoded whole and cropped to even; --max-side scales straight to even."""
-    from brushwork.infer.video_io import frame_sizes
+    from brushwork.infer.media.video_io import frame_sizes
 
     assert frame_sizes(64, 48, None) == ((64, 48), (64, 48))
     assert frame_sizes(65, 49, None) == ((65, 49), (64, 48))
@@ -249,7 +249,7 @@ def test_frame_sizes():
 
 def test_an_ffmpeg_without_the_encoder_is_one_line(tmp_path, model, capsys, monkeypatch):
     """PyAV built on an FFmpeg without libx264 (some distributions' own builds): one line, exit 2, no file left."""
-    from brushwork.infer import video_io
+    from brushwork.infer.media import video_io
 
     src = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
     monkeypatch.setattr(video_io, "codec_options", lambda filename, crf, preset: ("libx264_not_built", {}))
@@ -264,7 +264,7 @@ def test_temporal_blend_without_opencv_is_one_line(tmp_path, model, capsys, monk
     """A runtime installed without OpenCV: --temporal-blend says what to install; a plain run still works."""
     import sys
 
-    for name in ("cv2", "brushwork.infer.temporal", "brushwork.infer.flow"):
+    for name in ("cv2", "brushwork.infer.look.temporal", "brushwork.infer.look.flow"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now fails as where it is not installed
     src = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
@@ -275,7 +275,7 @@ def test_temporal_blend_without_opencv_is_one_line(tmp_path, model, capsys, monk
 
 
 def test_device_cuda_without_a_gpu_is_one_line(tmp_path, model, capsys):
-    from brushwork.infer import session
+    from brushwork.infer.engine import session
 
     if session.providers_for("auto")[0] != "CPUExecutionProvider":
         pytest.skip("this machine has a GPU that onnxruntime may use (tests/test_gpu.py covers it)")

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import BrushworkError
+from ..choices import JOHNSON_LAYERS
 from ..config import flag, option
 from .budget import parse_duration
 from .schedule import SCHEDULES
 
-JOHNSON_CONTENT = ["relu2_2"]  # mirrors train/losses.py (not imported: it pulls in torch)
-JOHNSON_STYLE = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+JOHNSON_CONTENT, JOHNSON_STYLE = (list(layers) for layers in JOHNSON_LAYERS)
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # The sections of `brushwork train --help`.
 DATA, MODEL, OPTIMIZATION, SPEED, LOGGING = ("data", "model and losses", "optimization", "speed",

@@ -13,14 +13,21 @@ saturated pixels dominate the gradient.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError
+from ..data.images import list_images, open_rgb, resize_to_side
 from ..models.checkpoint import model_from_checkpoint
+from ..models.export import ExportWrapper, psnr
 from ..models.transformer_net import TransformerNet
-from .init import read_model
+from ..models.weights import read_model
+
+PSNR_PHOTOS, PSNR_SIDE = 8, 512  # how `brushwork distill` reports a student: photos of --data, longest side
 
 
 def load_teacher(source: str) -> tuple[TransformerNet, dict]:
@@ -50,3 +57,29 @@ class DistillLoss(nn.Module):
 
     def forward(self, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.l1_loss(y.float(), target.float())
+
+
+# ---- how close a student came -------------------------------------------------------------------------------
+
+def student_psnr(teacher: str, student_onnx: Path, photos: str, count: int = PSNR_PHOTOS,
+                 side: int = PSNR_SIDE) -> dict:
+    """PSNR of the exported student against the teacher (torch, fp32) on `count` photos spread over the folder."""
+    paths = list_images(photos)
+    if not paths:
+        raise BrushworkError(f"--data {photos}: no photos to measure the student on")
+    picks = [paths[round(i * (len(paths) - 1) / max(1, count - 1))] for i in range(min(count, len(paths)))]
+    scores = [psnr(out, reference) for _, _, reference, out in teacher_and_student(teacher, student_onnx, picks, side)]
+    return {"photos": len(scores), "mean": float(np.mean(scores)), "worst": float(np.min(scores))}
+
+
+def teacher_and_student(teacher: str, student_onnx: Path, paths: list[Path], side: int):
+    """(path, photo, teacher's picture in torch fp32, student's through onnxruntime) per photo, longest side `side`."""
+    from ..infer.engine.session import Stylizer
+
+    net, _ = load_teacher(teacher)
+    wrapper, student = ExportWrapper(net).eval(), Stylizer(student_onnx, device="cpu")
+    for path in paths:
+        image = np.asarray(resize_to_side(open_rgb(path), side), dtype=np.uint8)
+        with torch.no_grad():
+            reference = wrapper(torch.from_numpy(image.copy())[None])[0].numpy()
+        yield path, image, reference, student(image)

@@ -13,9 +13,11 @@ printed, measured on photos of --data at up to 512 px.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import BrushworkError
+from ..config import add_arguments as add_config_arguments
+from ..config import from_args, option
 
 # What a student run changes from `brushwork train`'s defaults: the small network, and far fewer steps (it learns
 # one picture per photo, not a painting). Measured (docs/quality.md, "Students"; logged L1 to the teacher, mean of
@@ -25,17 +27,23 @@ DEFAULTS = {"arch": "johnson-fast", "steps": 2000, "warmup_steps": 50}
 # Options of the style losses, which a student does not have.
 NOT_FOR_STUDENTS = frozenset({"style", "teacher", "style_size", "style_weight", "style_balance", "content_weight",
                               "tv_weight", "content_layers", "style_layers", "vgg_weights", "temporal_weight"})
-PSNR_PHOTOS, PSNR_SIDE = 8, 512
+
+
+@dataclass
+class StudentConfig:
+    """What `distill` adds to the training flags: the teacher, and the student's export (as `brushwork export`)."""
+
+    teacher: str = option(help="the trained model to reproduce: a run directory, checkpoint, fp32/fp16 .onnx export "
+                          "or shipped style name", positional=True, metavar="TEACHER")
+    output: Path = option(help="the student's .onnx file to write", short="-o", required=True)
+    int8: bool = option(False, "export the student int8 (calibrated on --data)", switch=True)
+    overwrite: bool = option(False, "replace an existing output file", switch=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .command import add_arguments as add_train_arguments
 
-    parser.add_argument("teacher", metavar="TEACHER", help="the trained model to reproduce: a run directory, "
-                        "checkpoint, fp32/fp16 .onnx export or shipped style name")
-    parser.add_argument("-o", "--output", required=True, type=Path, help="the student's .onnx file to write")
-    parser.add_argument("--int8", action="store_true", help="export the student int8 (calibrated on --data)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    add_config_arguments(parser, StudentConfig)
     add_train_arguments(parser, skip=NOT_FOR_STUDENTS, defaults=DEFAULTS)
 
 
@@ -44,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from ..models.export_config import ExportConfig
     from .command import config_from_args
 
-    cfg = config_from_args(args, {**DEFAULTS, "teacher": args.teacher})
-    export = ExportConfig(checkpoint="", output=args.output, int8=args.int8,
-                          calibration=Path(cfg.data) if args.int8 else None, overwrite=args.overwrite)
+    student = from_args(StudentConfig, args)
+    cfg = config_from_args(args, {**DEFAULTS, "teacher": student.teacher})
+    export = ExportConfig(checkpoint="", output=student.output, int8=student.int8,
+                          calibration=Path(cfg.data) if student.int8 else None, overwrite=student.overwrite)
     check_output(export)  # before the hours of training, not after (the checkpoint is known only then)
     from ..models.checked_export import export_model
     from .loop import fit
@@ -58,42 +67,9 @@ def run(args: argparse.Namespace) -> int:
     report = export_model(result.model_path, export.output, precision=export.precision,
                           calibration=export.calibration)
     print("\n".join(report.lines()))
-    score = student_psnr(cfg.teacher, args.output, cfg.data)
+    from .distill import PSNR_SIDE, student_psnr
+
+    score = student_psnr(cfg.teacher, student.output, cfg.data)
     print(f"student vs teacher on {score['photos']} photos of {cfg.data} (up to {PSNR_SIDE} px): PSNR mean "
           f"{score['mean']:.1f} dB, worst {score['worst']:.1f} dB")
     return 0
-
-
-def student_psnr(teacher: str, student_onnx: Path, photos: str, count: int = PSNR_PHOTOS,
-                 side: int = PSNR_SIDE) -> dict:
-    """PSNR of the exported student against the teacher (torch, fp32) on `count` photos spread over the folder."""
-    import numpy as np
-
-    from ..data.images import list_images
-    from ..models.export import psnr
-
-    paths = list_images(photos)
-    if not paths:
-        raise BrushworkError(f"--data {photos}: no photos to measure the student on")
-    picks = [paths[round(i * (len(paths) - 1) / max(1, count - 1))] for i in range(min(count, len(paths)))]
-    scores = [psnr(out, reference) for _, _, reference, out in teacher_and_student(teacher, student_onnx, picks, side)]
-    return {"photos": len(scores), "mean": float(np.mean(scores)), "worst": float(np.min(scores))}
-
-
-def teacher_and_student(teacher: str, student_onnx: Path, paths: list[Path], side: int):
-    """(path, photo, teacher's picture in torch fp32, student's through onnxruntime) per photo, longest side `side`."""
-    import numpy as np
-    import torch
-
-    from ..data.images import open_rgb, resize_to_side
-    from ..infer.session import Stylizer
-    from ..models.export import ExportWrapper
-    from .distill import load_teacher
-
-    net, _ = load_teacher(teacher)
-    wrapper, student = ExportWrapper(net).eval(), Stylizer(student_onnx, device="cpu")
-    for path in paths:
-        image = np.asarray(resize_to_side(open_rgb(path), side), dtype=np.uint8)
-        with torch.no_grad():
-            reference = wrapper(torch.from_numpy(image.copy())[None])[0].numpy()
-        yield path, image, reference, student(image)

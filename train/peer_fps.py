@@ -34,7 +34,7 @@ def peer_fps(net, size: tuple[int, int], seconds: float) -> float:
     """Batch-1 fps on a random frame in the peer's own convention (float NCHW in 0..255), after one warm-up call."""
     import torch
 
-    from ..infer.bench import timed_rate
+    from ..infer.bench_command import timed_rate
 
     w, h = size
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255

@@ -25,6 +25,7 @@ import torch
 from ... import BrushworkError, __version__
 from ...data.images import list_images, open_rgb, resize_to_side
 from ...models.vgg import build_vgg
+from ...styles import model_files
 from ..device import resolve_device
 from ..gatys.config import GatysConfig
 from ..gatys.memory import check_memory
@@ -40,18 +41,23 @@ Stylize = Callable[[np.ndarray], np.ndarray]
 # ---- the model under test --------------------------------------------------------------------------------------
 
 def load_model(path: str, device: torch.device) -> tuple[Stylize, dict]:
-    """A uint8 -> uint8 stylize function for a checkpoint, run directory or ONNX file, and its training config."""
+    """A uint8 -> uint8 stylize function for a checkpoint, run directory, ONNX file or shipped style, and its training
+    config."""
+    path = str(model_files(path, "--model", checkpoints=True)[0])
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path, device)
     from ...models.checkpoint import load_checkpoint, model_from_checkpoint
+    from ...models.export import ExportWrapper
     from ...models.run_layout import resolve_checkpoint
 
     ckpt = load_checkpoint(resolve_checkpoint(path))
-    net = model_from_checkpoint(ckpt).float().to(device).eval()
+    # Through the export's torch twin (edge margin, stride padding, uint8 rounding), so a checkpoint scores what its
+    # exported file will: the runtime's reflected margin changes the edges and hence the loss.
+    net = ExportWrapper(model_from_checkpoint(ckpt).float().to(device).eval())
 
     def stylize(image: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return to_uint8(net(to_tensor(image, device)))
+            return net(torch.from_numpy(np.array(image, dtype=np.uint8))[None].to(device))[0].cpu().numpy()
 
     return stylize, dict(ckpt.get("config") or {})
 
@@ -175,9 +181,7 @@ def _check_inputs(cfg: EvaluateConfig) -> tuple[list[Path], torch.device]:
     for path in photos:
         open_rgb(path)  # an unreadable photo fails now, not after an hour of Gatys
     open_rgb(cfg.style)
-    model = Path(cfg.model)
-    if not model.exists():
-        raise BrushworkError(f"--model {model}: no such file or run directory")
+    model_files(cfg.model, "--model", checkpoints=True)
     return photos, resolve_device(cfg.device)
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import BrushworkError
+from ...choices import GATYS_INITS
 from ...config import option
-from ...infer.stylize_config import FLOW_PRESETS  # the blend's presets are `stylize --flow-preset`'s
+from ...infer.stylize.config import FLOW_PRESETS  # the blend's presets are `stylize --flow-preset`'s
 
-GATYS_INITS = ("content", "noise")
 MEASURE_FLOWS = ("dis", "farneback")
 
 
@@ -32,7 +32,8 @@ def _steps(text: str) -> tuple[int, ...]:
 class EvaluateConfig:
     """Settings of `brushwork evaluate`: a trained model against Gatys on held-out photos."""
 
-    model: str = option(help="checkpoint .pt, run directory or exported .onnx", required=True)
+    model: str = option(help="checkpoint .pt, run directory, exported .onnx or a shipped style's name",
+                        required=True)
     photos: str = option(help="folder of held-out photos (not used in training)", required=True)
     style: str = option(help="the style image the model was trained on", required=True)
     out: str = option("evaluation", "output folder for report.json, report.csv, report.md, contact_sheet.png and "

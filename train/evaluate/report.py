@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ...data.images import atomic_write, write_image
+from ...data.files import atomic_write
+from ...data.images import write_image
 
 FIELDS = ("content", "style", "tv", "total", "seconds", "edges")
 LABEL_HEIGHT, MIN_CELL, MAX_CELL, GAP = 26, 128, 256, 4

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ...infer import Stylizer
-    from ...infer.temporal import TemporalBlender
+    from ...infer.look.temporal import TemporalBlender
     from .frames import read_frames
     from .video_report import PER_FRAME, format_table, rows, write_outputs
     from .warping import WarpingError

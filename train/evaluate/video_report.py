@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ... import BrushworkError
-from ...data.images import atomic_write
-from ...infer.temporal import FLOW_PRESET, FLOW_SIDE
+from ...data.files import atomic_write
+from ...infer.look.temporal import FLOW_PRESET, FLOW_SIDE
 from .chart import plot_series
 from .config import EvaluateVideoConfig
 from .warping import WarpingError

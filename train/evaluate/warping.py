@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ... import BrushworkError
-from ...infer.flow import FlowEstimator, flow_to_previous, to_gray, warp
+from ...infer.look.flow import FlowEstimator, flow_to_previous, to_gray, warp
 from .config import MEASURE_FLOWS
 
 INPUT = "input"  # the series name of the input video's own warping error (the floor)

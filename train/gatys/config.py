@@ -10,17 +10,11 @@ import argparse
 from dataclasses import asdict, dataclass
 
 from ... import BrushworkError
+from ...choices import COLOR_METHODS, GATYS_INITS, LAYER_PRESETS
 from ...config import option
 
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise")
-COLOR_METHODS = ("luminance", "histogram")
-LAYER_PRESETS = {
-    # Gatys et al. 2016: content relu4_2, style relu1_1..relu5_1 (the GATYS_* tuples of train/losses.py).
-    "gatys": (("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")),
-    # Johnson et al. 2016: what `brushwork train` uses by default.
-    "johnson": (("relu2_2",), ("relu1_2", "relu2_2", "relu3_3", "relu4_3")),
-}
+INITS = GATYS_INITS
 # (content, style, tv) weights per loss network for the Gatys layers, tuned by looking at results (the Tubingen
 # riverfront photo + Starry Night, 160-192 px, 80-100 L-BFGS iterations; docs/quality.md, "Default weights, tuned
 # by looking"): style 0.1 leaves the photo, 0.3 is mild, 1 gives Van Gogh's strokes with the scene legible. TV 1e3

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ... import BrushworkError
 from ...data.images import IMAGE_SUFFIXES, open_rgb, resize_to_side, write_image
-from ...infer.color import luminance_transfer, match_color, match_luminance, rgb_to_ycbcr
+from ...infer.look.color import luminance_transfer, match_color, match_luminance, rgb_to_ycbcr
 from ...models.vgg import build_vgg
 from ..device import resolve_device
 from ..losses import LossTerms, PerceptualLoss

@@ -1,0 +1,234 @@
+"""The `brushwork serve` web app: one page and a small HTTP API over the torch-free runtime (Starlette).
+
+    GET  /styles                 the styles, each with a thumbnail URL
+    POST /stylize                form: file, style, strength, preserve_color -> the stylized image
+    POST /jobs                   form: file (a video), style, strength, preserve_color -> {"id": ...} (202)
+    GET  /jobs/{id}              progress: state, frames_done, frames_total, eta_seconds
+    GET  /jobs/{id}/result       the stylized video (H.264 mp4, audio copied)
+    DELETE /jobs/{id}            cancel a job, or delete its result
+    GET  /openapi.json           the schema of the above
+
+Every error is JSON `{"error": "one line"}`; details of an unexpected failure go to the server's log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import tempfile
+import traceback
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from ... import BrushworkError, __version__
+from ...choices import COLOR_METHODS
+from ..look.post import finish
+from .catalogue import Catalogue
+from .config import ServeConfig
+from .errors import ServeError
+from .jobs import Jobs
+from .runner import Runner
+from .uploads import new_folder, open_picture, probe_video, read_form, remove
+
+PAGE = Path(__file__).resolve().parent / "static" / "index.html"
+OUTPUT_FORMATS = {"JPEG": ("JPEG", "image/jpeg", "jpg"), "WEBP": ("WEBP", "image/webp", "webp")}  # else PNG
+SCHEMA = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "brushwork", "version": __version__}})
+
+
+class Server:
+    """What the endpoints share: the work folder, the model thread, the styles and the jobs."""
+
+    def __init__(self, config: ServeConfig):
+        self.config = config
+        self.work = Path(tempfile.mkdtemp(prefix="brushwork-serve-", dir=config.work_dir))
+        self.runner = Runner(config.queue_size)
+        self.catalogue = Catalogue(config)
+        self.jobs = Jobs(self.runner, self.catalogue, config.keep_results_s)
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.runner.shutdown()
+        remove(self.work)
+
+
+def endpoint(fn):
+    """Every error becomes a one-line JSON answer; an unexpected one is logged here and told as a 500."""
+    @functools.wraps(fn)
+    async def wrapper(request):
+        try:
+            return await fn(request, request.app.state.server)
+        except ServeError as e:
+            return JSONResponse({"error": e.message}, e.status, headers=e.headers)
+        except BrushworkError as e:
+            return JSONResponse({"error": str(e)}, 422)
+        except Exception:  # noqa: BLE001 - never a stack trace in a response
+            traceback.print_exc()
+            return JSONResponse({"error": "internal error; the server log has the details"}, 500)
+
+    return wrapper
+
+
+@endpoint
+async def page(request, server: Server):
+    return FileResponse(PAGE, media_type="text/html")
+
+
+@endpoint
+async def styles(request, server: Server):
+    """
+    summary: The styles this server offers (shipped styles, then each .onnx in --models).
+    responses: {200: {description: '{"styles": [{"name", "title", "artist", "source", "thumbnail"}]}'}}
+    """
+    return JSONResponse({"styles": server.catalogue.public()})
+
+
+@endpoint
+async def thumbnail(request, server: Server):
+    name = server.catalogue.check(request.path_params["name"])
+    data = server.catalogue.cached_thumbnail(name)
+    if data is None:
+        server.runner.reserve()
+        data = await asyncio.wrap_future(server.runner.submit(server.catalogue.make_thumbnail, name))
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+
+
+@endpoint
+async def stylize(request, server: Server):
+    """
+    summary: Stylize one image. Form fields file (the image), style, strength (0-1), preserve_color
+      (luminance or histogram). Returns the image in the same format (JPEG, WebP) or PNG, without metadata.
+    responses: {200: {description: the stylized image}, 413: {description: upload too large},
+      422: {description: not a readable image, too many pixels, bad option}, 429: {description: queue full}}
+    """
+    server.runner.reserve()  # refuse a full queue before reading any of the upload
+    folder, submitted = new_folder(server.work), False
+    try:
+        fields, path = await read_form(request, folder, server.config.max_upload_bytes)
+        style, post = server.catalogue.check(fields.get("style")), look(fields)
+        frame, fmt = await run_in_threadpool(open_picture, path, server.config.max_pixels)
+        remove(folder)
+        future = server.runner.submit(_stylize_frame, server.catalogue, style, frame, post)
+        submitted = True
+        out = await asyncio.wrap_future(future)
+    finally:
+        remove(folder)
+        if not submitted:
+            server.runner.release()
+    body, media_type, ext = await run_in_threadpool(encode, out, fmt)
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'inline; filename="stylized.{ext}"'})
+
+
+def _stylize_frame(catalogue: Catalogue, style: str, frame, post):
+    out = catalogue.stylizer(style)(frame)
+    return finish(post, frame, out)
+
+
+@endpoint
+async def create_job(request, server: Server):
+    """
+    summary: Start stylizing a video (form fields as for /stylize). Audio is copied; the result is an mp4.
+    responses: {202: {description: '{"id": ..., "status": "/jobs/{id}"}'}, 413: {description: too large},
+      422: {description: not a readable video}, 429: {description: queue full}}
+    """
+    server.runner.reserve()
+    folder, started = new_folder(server.work), False
+    try:
+        fields, path = await read_form(request, folder, server.config.max_upload_bytes)
+        style, post = server.catalogue.check(fields.get("style")), look(fields)
+        total = await run_in_threadpool(probe_video, path, server.config.max_pixels)
+        job = server.jobs.start(folder, total, style, post)
+        started = True
+    finally:
+        if not started:
+            remove(folder)
+            server.runner.release()
+    return JSONResponse(job.progress() | {"status": f"/jobs/{job.id}"}, 202)
+
+
+@endpoint
+async def job_status(request, server: Server):
+    """
+    summary: GET a job's progress (state, frames_done, frames_total, eta_seconds); DELETE cancels it or drops
+      its result.
+    responses: {200: {description: progress}, 404: {description: no such job}}
+    """
+    if request.method == "DELETE":
+        job = server.jobs.delete(request.path_params["id"])
+        return JSONResponse(job.progress() | {"state": "deleted", "result": None})
+    return JSONResponse(server.jobs.get(request.path_params["id"]).progress())
+
+
+@endpoint
+async def job_result(request, server: Server):
+    """
+    summary: The stylized video of a finished job (mp4).
+    responses: {200: {description: video/mp4}, 404: {description: no such job}, 409: {description: not done}}
+    """
+    job = server.jobs.get(request.path_params["id"])
+    if job.state != "done":
+        raise ServeError(409, f"job {job.id} is {job.state}" + (f": {job.error}" if job.error else
+                                                                 f" ({job.done} frames done)"))
+    return FileResponse(job.result, media_type="video/mp4", filename="stylized.mp4")
+
+
+async def openapi(request):
+    return JSONResponse(SCHEMA.get_schema(request.app.routes))
+
+
+def look(fields: dict[str, str]):
+    """strength and preserve_color form fields -> the (frame, stylized) post-processing, as `stylize` does it."""
+    from ..look.post import make_post
+
+    try:
+        strength = float(fields.get("strength") or 1.0)
+    except ValueError:
+        strength = -1.0
+    if not 0.0 <= strength <= 1.0:
+        raise ServeError(422, f"strength {fields.get('strength')!r}: give a number between 0 and 1")
+    preserve = fields.get("preserve_color") or None
+    if preserve not in (None, *COLOR_METHODS):
+        raise ServeError(422, f"preserve_color {preserve!r}: give luminance or histogram (or leave it out)")
+    return make_post(preserve, strength)
+
+
+def encode(frame, fmt: str | None) -> tuple[bytes, str, str]:
+    """The result as JPEG or WebP when the upload was one, else PNG: (bytes, media type, extension)."""
+    from PIL import Image
+
+    pil_format, media_type, ext = OUTPUT_FORMATS.get(fmt or "", ("PNG", "image/png", "png"))
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, pil_format, **({"quality": 92} if pil_format != "PNG" else {}))
+    return buffer.getvalue(), media_type, ext
+
+
+async def not_found(request, exc: HTTPException):
+    return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code)
+
+
+def create_app(config: ServeConfig | None = None) -> Starlette:
+    """The ASGI app; `app.state.server.work` is its work folder, removed when the app stops."""
+    server = Server(config or ServeConfig())
+
+    @asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            await run_in_threadpool(server.close)
+
+    app = Starlette(routes=[
+        Route("/", page), Route("/styles", styles), Route("/styles/{name}/thumbnail.jpg", thumbnail),
+        Route("/stylize", stylize, methods=["POST"]), Route("/jobs", create_job, methods=["POST"]),
+        Route("/jobs/{id}", job_status, methods=["GET", "DELETE"]), Route("/jobs/{id}/result", job_result),
+        Route("/openapi.json", openapi, include_in_schema=False),
+    ], exception_handlers={HTTPException: not_found}, lifespan=lifespan)
+    app.state.server = server
+    return app

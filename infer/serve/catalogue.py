@@ -1,0 +1,81 @@
+"""The styles `brushwork serve` offers: the shipped ones (styles/__init__.py), then each .onnx in --models.
+
+Models load on first use, on the model thread (infer/serve/runner.py), and stay loaded; a thumbnail is the style
+applied to the packaged sample photo, made once.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ...data import SAMPLES
+from .config import ServeConfig
+from .errors import ServeError
+
+THUMBNAIL_SIDE = 192
+SAMPLE_PHOTO = SAMPLES / "photo.jpg"
+
+
+class Catalogue:
+    def __init__(self, config: ServeConfig):
+        from ...styles import list_styles, styles_folder
+
+        folder = styles_folder()
+        self.entries: dict[str, dict] = {}
+        for s in list_styles(folder):
+            self._add(s["name"], folder / s["file"], "shipped", s.get("title"), s.get("artist"))
+        if config.models is not None:
+            for path in sorted(Path(config.models).glob("*.onnx")):
+                if not path.name.endswith(".tiled.onnx"):  # the tile graph beside an export, not a style
+                    self._add(path.stem, path, "models", None, None)
+        self.config = config
+        self._stylizers: dict[str, object] = {}
+        self._thumbnails: dict[str, bytes] = {}
+
+    def _add(self, name: str, path: Path, source: str, title: str | None, artist: str | None) -> None:
+        if name not in self.entries:  # a shipped style wins over a file of the same name
+            self.entries[name] = {"name": name, "title": title or name, "artist": artist, "source": source,
+                                  "path": path}
+
+    def public(self) -> list[dict]:
+        """What GET /styles shows: no file paths."""
+        return [{k: v for k, v in e.items() if k != "path"} | {"thumbnail": f"/styles/{e['name']}/thumbnail.jpg"}
+                for e in self.entries.values()]
+
+    def check(self, name: str | None) -> str:
+        """The style to use: the one named, or the first; 422 for an unknown name, 503 when there are none."""
+        if not self.entries:
+            raise ServeError(503, "no styles: none ship with this brushwork; start the server with --models DIR "
+                                  "holding exported .onnx files")
+        if not name:
+            return next(iter(self.entries))
+        if name not in self.entries:
+            raise ServeError(422, f"unknown style {name!r}; known: {', '.join(self.entries)}")
+        return name
+
+    def stylizer(self, name: str):
+        """The loaded model (call on the model thread only: models load there, one at a time)."""
+        if name not in self._stylizers:
+            from ..engine.session import Stylizer
+
+            self._stylizers[name] = Stylizer(self.entries[name]["path"], device=self.config.device,
+                                             threads=self.config.threads)
+        return self._stylizers[name]
+
+    def cached_thumbnail(self, name: str) -> bytes | None:
+        return self._thumbnails.get(name)
+
+    def make_thumbnail(self, name: str) -> bytes:
+        """The style on the sample photo, as JPEG bytes (model thread)."""
+        if name not in self._thumbnails:
+            photo = Image.open(SAMPLE_PHOTO).convert("RGB")
+            photo.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            out = self.stylizer(name)(np.asarray(photo, dtype=np.uint8))
+            buffer = io.BytesIO()
+            Image.fromarray(out).save(buffer, "JPEG", quality=85)
+            self._thumbnails[name] = buffer.getvalue()
+        return self._thumbnails[name]

@@ -1,0 +1,51 @@
+"""The settings of `brushwork serve`: what its flags set.
+
+    config = ServeConfig(models=Path("my_models"), max_upload_bytes=50 * 2**20, max_pixels=4096 * 4096)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ... import BrushworkError
+from ...config import byte_size, option, show_size
+
+NETWORK, MODELS, LIMITS = "network", "models", "limits"
+
+
+@dataclass
+class ServeConfig:
+    """What `brushwork serve` flags set; each limit protects the machine from one kind of upload."""
+
+    host: str = option("127.0.0.1", "address to listen on; 0.0.0.0 opens it to the network", group=NETWORK)
+    port: int = option(8000, "port", group=NETWORK)
+    models: Path | None = option(None, "a folder of exported .onnx files to offer beside the shipped styles",
+                                 group=MODELS, metavar="DIR")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", group=MODELS)
+    threads: int | None = option(None, "CPU threads for the model (default: one per core)", group=MODELS)
+    max_upload_bytes: int = option(200 * 2**20, "largest upload, e.g. 50MB; larger ones get 413", group=LIMITS,
+                                   flag="--max-upload", metavar="SIZE", parse=byte_size("--max-upload"), show=show_size)
+    max_pixels: int = option(4096 * 4096, "largest picture or video frame in pixels; larger ones get 422",
+                             group=LIMITS)
+    queue_size: int = option(8, "model runs running or waiting at once; more get 429", group=LIMITS, flag="--queue")
+    work_dir: Path | None = option(None, "where the work folder for uploads and results is made, removed at stop "
+                                   "(default: the system temp folder)", group=LIMITS, metavar="DIR")
+    keep_results_s: float = option(3600.0, "a finished job's video is deleted after this (or by DELETE /jobs/{id})",
+                                   cli=False)
+
+    def __post_init__(self):
+        if not 0 < self.port < 65536:
+            raise BrushworkError(f"--port {self.port}: give a port number between 1 and 65535")
+        self.models = None if self.models is None else Path(self.models)
+        self.work_dir = None if self.work_dir is None else Path(self.work_dir)
+        if self.models is not None and not Path(self.models).is_dir():
+            raise BrushworkError(f"--models {self.models}: no such folder; give a folder of .onnx files")
+        if self.work_dir is not None and not Path(self.work_dir).is_dir():
+            raise BrushworkError(f"--work-dir {self.work_dir}: no such folder; give an existing, writable one")
+        if self.max_upload_bytes < 1024:
+            raise BrushworkError(f"--max-upload {self.max_upload_bytes}: give at least 1KB, e.g. 200MB")
+        if self.max_pixels < 64:
+            raise BrushworkError(f"--max-pixels {self.max_pixels}: give at least 64, e.g. 16000000")
+        if self.queue_size < 1:
+            raise BrushworkError(f"--queue {self.queue_size}: give at least 1")
