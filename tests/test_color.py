@@ -55,3 +55,21 @@ def test_blend_strength():
     assert np.array_equal(blend(content, stylized, 1.0), stylized)
     half = blend(content, stylized, 0.5).astype(int)
     assert np.abs(half - (content.astype(int) + stylized) / 2).max() <= 1
+
+
+@pytest.mark.parametrize("method", ["luminance", "histogram"])
+def test_a_one_pixel_picture_keeps_its_colour(method, make_invert_model, tmp_path):
+    """A 1x1 picture has no covariance to match (the sample covariance divided by zero): a 500 in the server and a
+    crash in the CLI; now its colour is the photo's."""
+    from PIL import Image
+
+    from brushwork.cli import main
+
+    photo = np.full((1, 1, 3), (200, 40, 90), np.uint8)
+    out = preserve_color(photo, 255 - photo, method)
+    assert out.shape == (1, 1, 3) and np.isfinite(out.astype(float)).all()
+    Image.fromarray(photo).save(tmp_path / "dot.png")
+    model = make_invert_model(tmp_path / "invert.onnx")
+    assert main(["stylize", str(tmp_path / "dot.png"), "-o", str(tmp_path / "out.png"), "--model", str(model),
+                 "--preserve-color", method, "--quiet"]) == 0
+    assert Image.open(tmp_path / "out.png").size == (1, 1)

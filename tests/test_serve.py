@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import av
 import numpy as np
@@ -44,7 +46,7 @@ def make_client(tmp_path, **limits) -> TestClient:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     config = ServeConfig(work_dir=work, device="cpu", threads=1, **limits)
-    return TestClient(create_app(config), raise_server_exceptions=False)
+    return TestClient(create_app(config), base_url="http://localhost", raise_server_exceptions=False)
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ def _video(path, frames: int, size=(48, 32)):
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
         audio = out.add_stream("aac", rate=22050, layout="mono")
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), 6 * i, np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), 6 * i % 256, np.uint8), format="rgb24")
             for packet in video.encode(frame):
                 out.mux(packet)
         encode_tone(out, audio, seconds=frames / 24)
@@ -256,3 +258,241 @@ def test_serve_command_rejects_bad_flags_in_one_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
     assert main(["serve"]) == 2
     assert 'pip install "brushwork[serve]"' in capsys.readouterr().err
+
+
+# ---- a server that holds on a network: each test reproduces one way it did not (loopback only, bounded) --------
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0undary") -> tuple[bytes, dict]:
+    """A hand-made multipart body: (field name, file name or None, value) per part."""
+    body = b""
+    for name, filename, value in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_a_long_text_field_gets_a_short_4xx(client):
+    """A 3 MB `style` field was read whole into memory and echoed back: now refused at 1 KB, answered in a line."""
+    response = client.post("/stylize", files={"file": ("a.png", png_bytes(8, 8))}, data={"style": "x" * 3_000_000})
+    assert "longer than 1024 bytes" in one_line_error(response, 413) and len(response.content) < 400
+    response = client.post("/stylize", files={"file": ("a.png", png_bytes(8, 8))}, data={"style": "y" * 1000})
+    assert "unknown style 'yyyy" in one_line_error(response, 422) and len(response.content) < 400  # echo cut short
+
+
+def test_many_file_parts_leave_no_file_and_no_fd(client):
+    """2,000 one-byte parts held 2,000 fds and temp files: now one file part is kept, and 16 parts are the most."""
+    before = _fds()
+    body, headers = _multipart([("file", "a.png", png_bytes(8, 8))] + [(f"x{i}", None, b"x") for i in range(2000)])
+    assert "more than 16 parts" in one_line_error(client.post("/stylize", content=body, headers=headers), 400)
+    body, headers = _multipart([("file", "a.png", png_bytes(8, 8)), ("file", "b.png", png_bytes(8, 8))])
+    assert "exactly one file" in one_line_error(client.post("/stylize", content=body, headers=headers), 422)
+    assert list(client.app.state.server.work.iterdir()) == [] and _fds() <= before + 2
+
+
+def test_a_self_referencing_ffconcat_upload_is_refused_at_once(client):
+    """FFmpeg's concat demuxer recursed on `file upload` until the process ran out of fds: only video containers
+    are opened now."""
+    ffconcat = b"ffconcat version 1.0\nfile upload\n"
+    before, start = _fds(), time.monotonic()
+    assert "not a video" in one_line_error(client.post("/jobs", files={"file": ("a.txt", ffconcat)}), 422)
+    assert one_line_error(client.post("/stylize", files={"file": ("a.txt", ffconcat)}), 422)
+    assert time.monotonic() - start < 1.0 and _fds() <= before + 2
+
+
+def test_decompression_bomb_and_tiny_pictures(client):
+    """A PNG claiming 20000x20000 got a 500 (Pillow's bomb error); a 1x1 picture with histogram colour got a 500."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+    assert "--max-pixels" in one_line_error(client.post("/stylize", files={"file": ("b.png", bomb)}), 422)
+    tiny = client.post("/stylize", files={"file": ("a.png", png_bytes(1, 1))}, data={"preserve_color": "histogram"})
+    assert tiny.status_code == 200 and Image.open(io.BytesIO(tiny.content)).size == (1, 1)
+
+
+def test_405_says_which_methods_are_allowed(client):
+    response = client.put("/stylize")
+    assert response.status_code == 405 and "POST" in response.headers["allow"]
+
+
+def test_video_jobs_report_truncation_and_respect_the_frame_limit(shipped, tmp_path):
+    """A cut-off video ended as `done` with a third of its frames and no word of it; a 30,000-frame clip held the
+    model for minutes. Matroska keeps its header in front, so the cut file still opens."""
+    src = _video(tmp_path / "clip.mkv", frames=48)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 2 // 3])
+    with make_client(tmp_path, max_frames=60) as client:
+        created = client.post("/jobs", files={"file": ("c.mkv", cut.read_bytes())})
+        assert created.status_code == 202, created.text
+        status = _wait(client, created.json()["id"], [])
+        assert status["state"] == "done" and status["frames_done"] < 48, status
+        assert "could be decoded" in status["warnings"][0] and "/" not in status["warnings"][0]  # no server path
+    with make_client(tmp_path, max_frames=40) as client:
+        assert "at most 40" in one_line_error(client.post("/jobs", files={"file": ("c.mkv", src.read_bytes())}), 422)
+
+
+def test_finished_results_expire_on_a_timer_and_by_total_size(shipped, tmp_path):
+    with make_client(tmp_path, keep_results_s=0.5) as client:
+        job = client.post("/jobs", files={"file": ("c.mp4", _video(tmp_path / "c.mp4", frames=4).read_bytes())})
+        _wait(client, job.json()["id"], [])
+        work, deadline = client.app.state.server.work, time.monotonic() + 10
+        while list(work.iterdir()) and time.monotonic() < deadline:  # nobody asks: the timer removes it
+            time.sleep(0.05)
+        assert list(work.iterdir()) == []
+    with make_client(tmp_path, max_results_bytes=1) as client:
+        ids = []
+        for i in range(2):
+            job = client.post("/jobs", files={"file": ("c.mp4", _video(tmp_path / f"c{i}.mp4", frames=4).read_bytes())})
+            ids.append(job.json()["id"])
+            assert _wait(client, ids[-1], [])["state"] == "done"
+        assert client.get(f"/jobs/{ids[0]}").status_code == 404  # past --max-results: the oldest went
+        assert client.get(f"/jobs/{ids[1]}/result").status_code == 200  # the newest always stays
+
+
+def test_a_long_video_does_not_starve_an_image(shipped, tmp_path, monkeypatch):
+    """A video job held the only model thread to its end; now an image runs between two of its batches."""
+    from brushwork.infer.serve import catalogue
+
+    real = catalogue.Catalogue.stylizer
+
+    def slow(self, name):
+        stylizer = real(self, name)
+
+        class Slow:
+            def batch(self, frames):
+                time.sleep(0.1)
+                return stylizer.batch(frames)
+
+            def __call__(self, frame):
+                return stylizer(frame)
+
+        return Slow()
+
+    monkeypatch.setattr(catalogue.Catalogue, "stylizer", slow)
+    with make_client(tmp_path) as client:
+        job = client.post("/jobs", files={"file": ("c.mp4", _video(tmp_path / "c.mp4", frames=120).read_bytes())})
+        deadline = time.monotonic() + 20
+        while client.get(f"/jobs/{job.json()['id']}").json()["frames_done"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        start = time.monotonic()
+        assert client.post("/stylize", files={"file": ("a.png", png_bytes(16, 16))}).status_code == 200
+        assert time.monotonic() - start < 2.0  # one batch (0.1 s) to wait, not the rest of 30 batches
+        assert client.get(f"/jobs/{job.json()['id']}").json()["state"] == "running"
+
+
+def test_pictures_beyond_the_memory_budget_run_tiled(shipped, tmp_path):
+    """The whole network on a picture too large for --max-memory: the tile graph instead, the same picture."""
+    import torch
+
+    from brushwork.models.export import export_onnx
+    from brushwork.models.tiled import export_tiled
+    from brushwork.models.transformer_net import TransformerNet
+
+    torch.manual_seed(0)
+    net, models = TransformerNet(width=4, depth=2).eval(), tmp_path / "models"
+    models.mkdir()
+    meta = {"producer": "brushwork", "arch": "tiny"}
+    export_onnx(net, models / "tiny.onnx", meta)
+    export_tiled(net, models / "tiny.onnx", meta)
+    photo = png_bytes(300, 200, 90)
+    with make_client(tmp_path, models=models) as whole:
+        reference = np.asarray(Image.open(io.BytesIO(whole.post("/stylize", files={"file": ("a.png", photo)},
+                                                                 data={"style": "tiny"}).content)))
+    budget = 150 * 2**20 + 800 * 300 * 200 - 1  # one byte short of the whole network on this picture
+    with make_client(tmp_path, models=models, max_memory_bytes=budget) as tight:
+        response = tight.post("/stylize", files={"file": ("a.png", photo)}, data={"style": "tiny"})
+        assert response.status_code == 200, response.text
+        tiled = np.asarray(Image.open(io.BytesIO(response.content)))
+        assert "tiny (tiled)" in tight.app.state.server.catalogue._stylizers
+        small = tight.post("/stylize", files={"file": ("a.png", photo)}, data={"style": "negative"})
+        assert "no tile graph" in one_line_error(small, 422)  # the invert model has no tile graph to fall back on
+    assert np.abs(tiled.astype(int) - reference.astype(int)).max() <= 1
+
+
+def test_host_check_and_token(shipped, tmp_path):
+    with make_client(tmp_path) as client:
+        assert client.get("/styles").status_code == 200
+        assert "Host" in one_line_error(client.get("/styles", headers={"host": "evil.example"}), 400)
+    with make_client(tmp_path, token="s3cret") as client:
+        assert "token" in one_line_error(client.get("/styles"), 401)
+        assert client.get("/styles", headers={"authorization": "Bearer s3cret"}).status_code == 200
+        assert client.get("/styles", headers={"authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/?token=s3cret").status_code == 200  # the page sets the cookie ...
+        assert client.get("/styles").status_code == 200  # ... which the page's own requests carry
+
+
+def test_a_restart_after_kill_9_removes_the_dead_servers_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import sys, time; from brushwork.infer.serve.workdir import make_work_folder; "
+              "print(make_work_folder(sys.argv[1])[0], flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        dead = Path(child.stdout.readline().strip())
+        (dead / "upload").write_bytes(b"half an upload")
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    other = tmp_path / "brushwork-serve-notes"  # not named by a server: left alone
+    other.mkdir()
+    from brushwork.infer.serve.workdir import make_work_folder
+
+    work, removed = make_work_folder(tmp_path)
+    assert removed == [dead] and not dead.exists() and other.is_dir() and work.is_dir()
+    assert make_work_folder(tmp_path)[1] == []  # a live server's folder stays
+
+
+def test_slow_uploaders_do_not_lock_out_a_normal_request(shipped, tmp_path, monkeypatch):
+    """8 clients sending 1 byte/s held every queue place: now uploading takes none, and a stalled or too slow
+    upload ends with 408 (the pace rules shortened here: 1 s grace instead of 10)."""
+    import socket
+
+    import httpx
+    import uvicorn
+
+    from brushwork.infer.serve import uploads
+
+    monkeypatch.setattr(uploads, "GRACE_S", 1.0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(ServeConfig(port=port, work_dir=tmp_path, device="cpu", threads=1, queue_size=2))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    slow = []
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        body, headers = _multipart([("file", "a.png", png_bytes(64, 64))])
+        head = (f"POST /stylize HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: {headers['content-type']}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        for _ in range(8):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(head)
+            slow.append(sock)
+        for second in range(2):  # trickle: one byte per second each
+            for sock in slow:
+                sock.sendall(body[second:second + 1])
+            time.sleep(1.0)
+        normal = httpx.post(f"http://localhost:{port}/stylize", files={"file": ("a.png", png_bytes(16, 16))},
+                            timeout=20)
+        assert normal.status_code == 200
+        for sock in slow:  # the next byte is one too few for the pace: each trickler is told so and let go
+            sock.sendall(body[2:3])
+        answers = [sock.recv(200).split(b"\r\n")[0] for sock in slow]
+        assert all(b" 408 " in a for a in answers), answers
+    finally:
+        for sock in slow:
+            sock.close()
+        server.should_exit = True
+        thread.join(20)

@@ -62,8 +62,9 @@ def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     src = source.reshape(-1, 3).astype(np.float64)
     ref = reference.reshape(-1, 3).astype(np.float64)
     mu_s, mu_r = src.mean(0), ref.mean(0)
-    _, inv_sqrt_s = _sqrtm_psd(np.cov(src, rowvar=False))
-    sqrt_r, _ = _sqrtm_psd(np.cov(ref, rowvar=False))
+    # bias=True: the population covariance, defined for a single pixel too (the sample one divides by N - 1 = 0)
+    _, inv_sqrt_s = _sqrtm_psd(np.cov(src, rowvar=False, bias=True))
+    sqrt_r, _ = _sqrtm_psd(np.cov(ref, rowvar=False, bias=True))
     out = (src - mu_s) @ (sqrt_r @ inv_sqrt_s).T + mu_r
     return to_uint8(out).reshape(source.shape)
 

@@ -16,6 +16,11 @@ import numpy as np
 from ... import BrushworkError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+# FFmpeg opens only these containers (its demuxers for the suffixes above), from local files only: never a playlist,
+# concat list or network URL that a file could name (a 33-byte self-referencing ffconcat file recursed until the
+# process ran out of file descriptors).
+DEMUXERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi")
+SAFE_INPUT = {"format_whitelist": ",".join(DEMUXERS), "protocol_whitelist": "file"}
 
 
 def open_input(path: str | os.PathLike):
@@ -26,7 +31,7 @@ def open_input(path: str | os.PathLike):
     if not path.is_file():
         raise BrushworkError(f"{path}: no such file")
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), container_options=SAFE_INPUT)
     except (av.FFmpegError, UnicodeDecodeError) as e:
         raise BrushworkError(f"{path}: not a readable video ({short_error(e)}); is it complete? "
                              "give an mp4, mov, mkv, webm or avi file") from None
@@ -106,7 +111,7 @@ class AudioCopy:
     def __init__(self, path: Path, output):
         import av
 
-        self.input = av.open(str(path))
+        self.input = av.open(str(path), container_options=SAFE_INPUT)
         try:
             self.map = {s.index: output.add_stream_from_template(s) for s in self.input.streams.audio}
         except (ValueError, av.FFmpegError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import tempfile
+import sys
 import traceback
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,12 +31,14 @@ from starlette.schemas import SchemaGenerator
 from ... import BrushworkError, __version__
 from ...choices import COLOR_METHODS
 from ..look.post import finish
+from .access import Access
 from .catalogue import Catalogue
 from .config import ServeConfig
-from .errors import ServeError
+from .errors import ServeError, echo
 from .jobs import Jobs
-from .runner import Runner
+from .runner import Runner, Slots
 from .uploads import new_folder, open_picture, probe_video, read_form, remove
+from .workdir import make_work_folder
 
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 OUTPUT_FORMATS = {"JPEG": ("JPEG", "image/jpeg", "jpg"), "WEBP": ("WEBP", "image/webp", "webp")}  # else PNG
@@ -48,10 +50,14 @@ class Server:
 
     def __init__(self, config: ServeConfig):
         self.config = config
-        self.work = Path(tempfile.mkdtemp(prefix="brushwork-serve-", dir=config.work_dir))
+        self.work, removed = make_work_folder(config.work_dir)
+        for folder in removed:
+            print(f"brushwork serve: removed {folder}, left by a server that was killed", file=sys.stderr)
         self.runner = Runner(config.queue_size)
+        self.uploads = Slots(config.max_uploads, "uploads are being received")
         self.catalogue = Catalogue(config)
-        self.jobs = Jobs(self.runner, self.catalogue, config.keep_results_s)
+        self.jobs = Jobs(self.runner, self.catalogue, config.keep_results_s, max_frames=config.max_frames,
+                         max_results_bytes=config.max_results_bytes)
 
     def close(self) -> None:
         self.jobs.close()
@@ -108,27 +114,30 @@ async def stylize(request, server: Server):
     responses: {200: {description: the stylized image}, 413: {description: upload too large},
       422: {description: not a readable image, too many pixels, bad option}, 429: {description: queue full}}
     """
-    server.runner.reserve()  # refuse a full queue before reading any of the upload
-    folder, submitted = new_folder(server.work), False
+    folder = new_folder(server.work)
     try:
-        fields, path = await read_form(request, folder, server.config.max_upload_bytes)
+        fields, path = await receive(request, server, folder)
         style, post = server.catalogue.check(fields.get("style")), look(fields)
         frame, fmt = await run_in_threadpool(open_picture, path, server.config.max_pixels)
         remove(folder)
+        server.runner.reserve()  # a model place only for an upload that has arrived whole: uploading takes none
         future = server.runner.submit(_stylize_frame, server.catalogue, style, frame, post)
-        submitted = True
         out = await asyncio.wrap_future(future)
     finally:
         remove(folder)
-        if not submitted:
-            server.runner.release()
     body, media_type, ext = await run_in_threadpool(encode, out, fmt)
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'inline; filename="stylized.{ext}"'})
 
 
+async def receive(request, server: Server, folder: Path) -> tuple[dict[str, str], Path]:
+    """The upload, read into `folder` in one of the --max-uploads places (429 when all are taken)."""
+    with server.uploads.take():
+        return await read_form(request, folder, server.config.max_upload_bytes)
+
+
 def _stylize_frame(catalogue: Catalogue, style: str, frame, post):
-    out = catalogue.stylizer(style)(frame)
-    return finish(post, frame, out)
+    stylizer, _ = catalogue.plan(style, *frame.shape[:2], batch=1)
+    return finish(post, frame, stylizer(frame))
 
 
 @endpoint
@@ -138,18 +147,21 @@ async def create_job(request, server: Server):
     responses: {202: {description: '{"id": ..., "status": "/jobs/{id}"}'}, 413: {description: too large},
       422: {description: not a readable video}, 429: {description: queue full}}
     """
-    server.runner.reserve()
     folder, started = new_folder(server.work), False
     try:
-        fields, path = await read_form(request, folder, server.config.max_upload_bytes)
+        fields, path = await receive(request, server, folder)
         style, post = server.catalogue.check(fields.get("style")), look(fields)
-        total = await run_in_threadpool(probe_video, path, server.config.max_pixels)
-        job = server.jobs.start(folder, total, style, post)
+        total, height, width = await run_in_threadpool(probe_video, path, server.config.max_pixels)
+        server.runner.reserve()
+        try:
+            job = server.jobs.start(folder, total, (height, width), style, post)
+        except BaseException:
+            server.runner.release()
+            raise
         started = True
     finally:
         if not started:
             remove(folder)
-            server.runner.release()
     return JSONResponse(job.progress() | {"status": f"/jobs/{job.id}"}, 202)
 
 
@@ -192,10 +204,10 @@ def look(fields: dict[str, str]):
     except ValueError:
         strength = -1.0
     if not 0.0 <= strength <= 1.0:
-        raise ServeError(422, f"strength {fields.get('strength')!r}: give a number between 0 and 1")
+        raise ServeError(422, f"strength {echo(fields.get('strength'))}: give a number between 0 and 1")
     preserve = fields.get("preserve_color") or None
     if preserve not in (None, *COLOR_METHODS):
-        raise ServeError(422, f"preserve_color {preserve!r}: give luminance or histogram (or leave it out)")
+        raise ServeError(422, f"preserve_color {echo(preserve)}: give luminance or histogram (or leave it out)")
     return make_post(preserve, strength)
 
 
@@ -210,7 +222,9 @@ def encode(frame, fmt: str | None) -> tuple[bytes, str, str]:
 
 
 async def not_found(request, exc: HTTPException):
-    return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code)
+    """404 and 405 as one-line JSON; a 405 keeps Starlette's Allow header (the methods the path takes)."""
+    return JSONResponse({"error": f"{request.method} {echo(request.url.path)}: {exc.detail}"}, exc.status_code,
+                        headers=exc.headers)
 
 
 def create_app(config: ServeConfig | None = None) -> Starlette:
@@ -231,4 +245,4 @@ def create_app(config: ServeConfig | None = None) -> Starlette:
         Route("/openapi.json", openapi, include_in_schema=False),
     ], exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.server = server
-    return app
+    return Access(app, bound=server.config.host, allowed_hosts=server.config.allowed_host, token=server.config.token)

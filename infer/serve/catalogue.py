@@ -14,9 +14,18 @@ from PIL import Image
 
 from ...data import SAMPLES
 from .config import ServeConfig
-from .errors import ServeError
+from .errors import ServeError, echo
 
 THUMBNAIL_SIDE = 192
+# Peak memory of an untiled run, measured outside the server (onnxruntime, johnson, CPU): 170 MB at 320x240,
+# 354 MB at 640x480, 1.34 GB for a batch of four 640x480 frames: ~0.8 KB per frame pixel over the process's own.
+UNTILED_BYTES_PER_PIXEL = 800
+PROCESS_BYTES = 150 * 2**20
+
+
+def untiled_bytes(pixels: int) -> int:
+    """What running the whole network on `pixels` frame pixels (all frames of a batch) takes, process included."""
+    return PROCESS_BYTES + UNTILED_BYTES_PER_PIXEL * pixels
 SAMPLE_PHOTO = SAMPLES / "photo.jpg"
 
 
@@ -54,7 +63,7 @@ class Catalogue:
         if not name:
             return next(iter(self.entries))
         if name not in self.entries:
-            raise ServeError(422, f"unknown style {name!r}; known: {', '.join(self.entries)}")
+            raise ServeError(422, f"unknown style {echo(name)}; known: {', '.join(self.entries)}")
         return name
 
     def stylizer(self, name: str):
@@ -65,6 +74,26 @@ class Catalogue:
             self._stylizers[name] = Stylizer(self.entries[name]["path"], device=self.config.device,
                                              threads=self.config.threads)
         return self._stylizers[name]
+
+    def plan(self, name: str, height: int, width: int, batch: int = 4) -> tuple[object, int]:
+        """The stylizer and batch size for frames of this size within --max-memory: the whole network on up to
+        `batch` frames when that fits, else the tile graph one frame at a time under the budget (422 when the
+        model has none). Model thread only."""
+        budget = self.config.max_memory_bytes
+        for size in range(batch, 0, -1):
+            if untiled_bytes(height * width * size) <= budget:
+                return self.stylizer(name), size
+        key = f"{name} (tiled)"
+        if key not in self._stylizers:
+            from ..engine.contract import tiled_path
+            from ..engine.tiling import TiledStylizer
+
+            if not tiled_path(self.entries[name]["path"]).is_file():
+                raise ServeError(422, f"a {width}x{height} picture needs more than this server's --max-memory with "
+                                      f"style {name}, which has no tile graph to run in less; send a smaller one")
+            self._stylizers[key] = TiledStylizer(self.entries[name]["path"], max_memory=budget,
+                                                 device=self.config.device, threads=self.config.threads)
+        return self._stylizers[key], 1
 
     def cached_thumbnail(self, name: str) -> bytes | None:
         return self._thumbnails.get(name)

@@ -10,3 +10,12 @@ class ServeError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+
+
+ECHO_CHARS = 40  # at most this much of a client's value goes back into an error message
+
+
+def echo(value) -> str:
+    """A client's value as it may appear in an error: quoted, and cut to ECHO_CHARS (a field can be long)."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "...")

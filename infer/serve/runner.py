@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from .errors import ServeError
 
@@ -45,5 +46,31 @@ class Runner:
 
         return self._executor.submit(run)
 
+    def call(self, fn, *args):
+        """fn(*args) on the model thread, for the holder of a place (a video job, batch by batch), and its result:
+        work queued meanwhile (an image) runs before the holder's next call."""
+        return self._executor.submit(fn, *args).result()
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Slots:
+    """A bounded count of things happening at once (uploads being received): 429 when all are taken."""
+
+    def __init__(self, capacity: int, what: str):
+        self.capacity, self.what, self.taken = capacity, what, 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def take(self):
+        with self._lock:
+            if self.taken >= self.capacity:
+                raise ServeError(429, f"busy: {self.taken} {self.what}; try again in a few seconds",
+                                 {"Retry-After": "5"})
+            self.taken += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.taken -= 1
