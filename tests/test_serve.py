@@ -450,29 +450,40 @@ def test_a_restart_after_kill_9_removes_the_dead_servers_folder(tmp_path):
     assert make_work_folder(tmp_path)[1] == []  # a live server's folder stays
 
 
+def _real_server(tmp_path, **limits):
+    """`brushwork serve` as the verb runs it (uvicorn, its protocol) in a thread on a free loopback port."""
+    import socket
+
+    import uvicorn
+
+    from brushwork.infer.serve.protocol import Protocol
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(ServeConfig(port=port, work_dir=tmp_path, device="cpu", threads=1, **limits))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=Protocol))
+    server.thread = threading.Thread(target=server.run, daemon=True)
+    server.thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, port
+
+
 def test_slow_uploaders_do_not_lock_out_a_normal_request(shipped, tmp_path, monkeypatch):
     """8 clients sending 1 byte/s held every queue place: now uploading takes none, and a stalled or too slow
     upload ends with 408 (the pace rules shortened here: 1 s grace instead of 10)."""
     import socket
 
     import httpx
-    import uvicorn
 
     from brushwork.infer.serve import uploads
 
     monkeypatch.setattr(uploads, "GRACE_S", 1.0)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(ServeConfig(port=port, work_dir=tmp_path, device="cpu", threads=1, queue_size=2))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server, port = _real_server(tmp_path, queue_size=2)
     slow = []
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
         body, headers = _multipart([("file", "a.png", png_bytes(64, 64))])
         head = (f"POST /stylize HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: {headers['content-type']}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
@@ -495,4 +506,29 @@ def test_slow_uploaders_do_not_lock_out_a_normal_request(shipped, tmp_path, monk
         for sock in slow:
             sock.close()
         server.should_exit = True
-        thread.join(20)
+        server.thread.join(20)
+
+
+def test_sockets_that_never_send_a_request_head_are_closed(shipped, tmp_path, monkeypatch):
+    """50 sockets sending part of a request line (or nothing) stayed open for good: now for HEADER_S (here 1 s)."""
+    import socket
+
+    import httpx
+
+    from brushwork.infer.serve import protocol
+
+    monkeypatch.setattr(protocol, "HEADER_S", 1.0)
+    server, port = _real_server(tmp_path)
+    sockets = []
+    try:
+        for i in range(50):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /styles HTTP/1.1\r\nHo" if i % 2 else b"")
+            sockets.append(sock)
+        assert httpx.get(f"http://localhost:{port}/styles", timeout=10).status_code == 200  # others still served
+        assert all(sock.recv(100) == b"" for sock in sockets)  # closed by the server, within about a second
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.should_exit = True
+        server.thread.join(20)

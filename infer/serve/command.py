@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     count = len(app.state.server.catalogue.entries)
     print(f"brushwork serve: {count} style{'' if count == 1 else 's'}; open http://{_url_host(config.host)}:"
           f"{config.port}/ (Ctrl-C stops)", file=sys.stderr)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    from .protocol import Protocol
+
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", http=Protocol)
     return 0
 
 
