@@ -22,14 +22,12 @@ import torch
 def load_net(model: str | None, arch: str) -> torch.nn.Module:
     from brushwork.models.transformer_net import build_transformer
 
-    net = build_transformer(arch)
-    if model:
-        from brushwork.models.run_layout import resolve_checkpoint
+    if not model:
+        return build_transformer(arch).eval()
+    from brushwork.models.checkpoint import load_checkpoint, model_from_checkpoint
+    from brushwork.models.run_layout import resolve_checkpoint
 
-        ckpt = torch.load(resolve_checkpoint(model), map_location="cpu", weights_only=True)
-        net = build_transformer(ckpt.get("arch", arch))
-        net.load_state_dict(ckpt["model"])
-    return net.eval()
+    return model_from_checkpoint(load_checkpoint(resolve_checkpoint(model)))  # its arch, options and weights
 
 
 def frame_fn(net: torch.nn.Module, dtype: torch.dtype, layout: torch.memory_format = torch.channels_last):

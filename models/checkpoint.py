@@ -64,10 +64,19 @@ def arch_kwargs(ckpt: dict) -> dict:
     return {"output": "linear", **ckpt.get("arch_kwargs", {})}
 
 
+def deployable_weights(ckpt: dict) -> dict:
+    """The weights to run: a training checkpoint's moving average when the run kept one (train/ema.py), else its
+    weights. A finished model.pt holds the average as its weights already."""
+    average = (ckpt.get("ema") or {}).get("weights")
+    if not average:
+        return ckpt["model"]
+    return {k: average[k].to(v.dtype) for k, v in ckpt["model"].items()}
+
+
 def model_from_checkpoint(ckpt: dict) -> TransformerNet:
     """Rebuild the exact network a checkpoint was trained with and load its weights."""
     model = build_transformer(ckpt["arch"], **arch_kwargs(ckpt))
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    missing, unexpected = model.load_state_dict(deployable_weights(ckpt), strict=False)
     if missing or unexpected:
         raise BrushworkError(f"checkpoint weights do not fit architecture {ckpt['arch']!r} "
                              f"{ckpt.get('arch_kwargs', {})}: missing {missing[:3]}, unexpected {unexpected[:3]}")

@@ -31,11 +31,11 @@ def read_model(source: str, flag: str) -> dict:
 
 
 def _from_checkpoint(path: Path) -> dict:
-    from .checkpoint import arch_kwargs, load_checkpoint
+    from .checkpoint import arch_kwargs, deployable_weights, load_checkpoint
 
     ckpt = load_checkpoint(path)
-    return {"state": ckpt["model"], "arch": ckpt["arch"], "arch_kwargs": arch_kwargs(ckpt), "step": ckpt.get("step"),
-            "style": ckpt.get("style") or {}}
+    return {"state": deployable_weights(ckpt), "arch": ckpt["arch"], "arch_kwargs": arch_kwargs(ckpt),
+            "step": ckpt.get("step"), "style": ckpt.get("style") or {}}
 
 
 def _from_onnx(path: Path, source: str, flag: str) -> dict:

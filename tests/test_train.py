@@ -171,3 +171,52 @@ def test_temporal_weight_adds_the_stability_term(photo_dir, style_path, tmp_path
     assert scalars["temporal"] > 0
     assert scalars["total"] == pytest.approx(scalars["content"] + scalars["style"] + scalars["tv"]
                                              + scalars["temporal"], rel=1e-4)
+
+
+def test_weight_average_follows_the_weights_and_ramps_up():
+    from brushwork.train.ema import WeightAverage
+
+    net = torch.nn.Linear(2, 1)
+    average = WeightAverage(0.9)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    average.update(net)  # the first update copies, then blends with decay min(0.9, 2/11)
+    assert torch.allclose(average.weights["weight"], torch.ones(1, 2))
+    with torch.no_grad():
+        net.weight.fill_(3.0)
+    average.update(net)  # decay min(0.9, 3/12) = 0.25: 1 * 0.25 + 3 * 0.75
+    assert torch.allclose(average.weights["weight"], torch.full((1, 2), 2.5))
+    for _ in range(200):
+        average.update(net)
+    assert torch.allclose(average.like(net)["weight"], torch.full((1, 2), 3.0), atol=1e-4)
+
+
+def test_ema_resumes_exactly_and_is_what_the_model_ships(photo_dir, style_path, tmp_path, monkeypatch):
+    """--ema: the average is in every checkpoint, continues bit for bit after Ctrl-C, and is model.pt's weights
+    (export and warm starts read it from checkpoints too)."""
+    from brushwork.models.checkpoint import deployable_weights, model_from_checkpoint
+
+    straight = fit(tiny(photo_dir, style_path, tmp_path, name="straight", steps=6, ema=0.9))
+    real_step = loop.Trainer.step
+
+    def interrupted_step(self, batch, step, lr=None):
+        scalars = real_step(self, batch, step, lr)
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return scalars
+
+    monkeypatch.setattr(loop.Trainer, "step", interrupted_step)
+    assert fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ema=0.9, ckpt_every=100)).interrupted
+    monkeypatch.setattr(loop.Trainer, "step", real_step)
+    resumed = fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ema=0.9))
+    a, b = load_checkpoint(straight.model_path), load_checkpoint(resumed.model_path)
+    last = load_checkpoint(straight.run_dir / "checkpoints" / "step_0000006.pt")
+    assert last["ema"]["updates"] == 6
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+        assert torch.equal(a["model"][key], deployable_weights(last)[key]), key  # model.pt = the average
+    differs = [k for k in last["model"] if last["model"][k].is_floating_point()
+               and not torch.equal(last["model"][k], a["model"][k])]
+    assert differs  # ... which is not the last step's weights
+    net = model_from_checkpoint(last)
+    assert torch.equal(net.state_dict()[differs[0]], a["model"][differs[0]])

@@ -79,6 +79,8 @@ class TrainConfig:
     lr_schedule: str = option("cosine", "cosine (decay to zero at the last step) | constant", group=OPTIMIZATION)
     warmup_steps: int = option(100, "steps of linear learning-rate warm-up", group=OPTIMIZATION)
     grad_clip: float = option(0.0, "clip the gradient norm to this value (0 = off)", group=OPTIMIZATION)
+    ema: float = option(0.0, "keep an exponential moving average of the weights with this decay, e.g. 0.999: the "
+                        "finished model, export and warm starts use it (0 = off)", group=OPTIMIZATION)
     seed: int = option(0, "random seed (weights, photo order, crops)", group=OPTIMIZATION)
 
     device: str = option("auto", "auto | cpu | cuda | cuda:N", group=SPEED)
@@ -113,6 +115,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and float(value) < 0:
                 raise BrushworkError(f"{flag(name)} must not be negative (got {value})")
+        if not 0.0 <= float(self.ema) < 1.0:
+            raise BrushworkError(f"--ema must be in [0, 1), e.g. 0.999 (got {self.ema})")
         if self.epochs is not None and float(self.epochs) <= 0:
             raise BrushworkError(f"--epochs must be positive (got {self.epochs})")
         if self.lr_schedule not in SCHEDULES:

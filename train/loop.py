@@ -32,6 +32,7 @@ from . import distributed
 from .budget import Budget, parse_duration
 from .config import TrainConfig, dump_yaml
 from .distill import DistillLoss, load_teacher
+from .ema import WeightAverage
 from .losses import PerceptualLoss, balanced_style_weight
 from .monitor import Monitor
 from .precision import DTYPES, FP16_INIT_SCALE, NAMES, amp_dtype, choose
@@ -97,6 +98,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, init_scale=FP16_INIT_SCALE,
                                            enabled=self.dtype == torch.float16)
         self.optimizer = make_adam(self.model.parameters(), cfg.lr)
+        self.ema = WeightAverage(cfg.ema) if cfg.ema else None
         self.net: nn.Module = self.model
         if self.ctx.distributed:
             ids = [device.index] if device.type == "cuda" else None
@@ -157,6 +159,8 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update(self.model)
         return scalars
 
     @torch.no_grad()
@@ -165,11 +169,18 @@ class Trainer:
             return self.model(self.to_input(batch)).float()
 
     def state(self) -> dict:
+        ema = {"ema": self.ema.state_dict()} if self.ema is not None else {}
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict(), "rng": rng_state()}
+                "scaler": self.scaler.state_dict(), "rng": rng_state(), **ema}
+
+    def deployable(self) -> dict:
+        """The weights a finished model ships: the average with --ema, else the trained ones."""
+        return self.ema.like(self.model) if self.ema is not None else self.model.state_dict()
 
     def load_state(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
+        if self.ema is not None and ckpt.get("ema"):
+            self.ema.load_state_dict(ckpt["ema"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
@@ -377,6 +388,6 @@ class Run:
         path = run_layout.model_path(self.run_dir)
         self._check_weights()
         if self.ctx.is_main:
-            save_checkpoint(path, {"kind": "model", **self._common(), "model": self.trainer.model.state_dict()})
+            save_checkpoint(path, {"kind": "model", **self._common(), "model": self.trainer.deployable()})
         distributed.barrier(self.ctx)
         return path
