@@ -409,7 +409,7 @@ def test_pictures_beyond_the_memory_budget_run_tiled(shipped, tmp_path):
         response = tight.post("/stylize", files={"file": ("a.png", photo)}, data={"style": "tiny"})
         assert response.status_code == 200, response.text
         tiled = np.asarray(Image.open(io.BytesIO(response.content)))
-        assert "tiny (tiled)" in tight.app.state.server.catalogue._stylizers
+        assert any(k.startswith("tiny (tiled") for k in tight.app.state.server.catalogue._stylizers)
         small = tight.post("/stylize", files={"file": ("a.png", photo)}, data={"style": "negative"})
         assert "no tile graph" in one_line_error(small, 422)  # the invert model has no tile graph to fall back on
     assert np.abs(tiled.astype(int) - reference.astype(int)).max() <= 1

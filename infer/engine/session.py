@@ -43,9 +43,9 @@ class OnnxModel:
     stylizer answers, with their checks; a subclass says how it runs frames (`_frames`, and `_frame` if one frame
     runs differently from a batch of one)."""
 
-    def __init__(self, path: Path, device: str, threads: int | None):
+    def __init__(self, path: Path, device: str, threads: int | None, arena: bool = True):
         self.path = path
-        self.session = open_session(path, device, threads)
+        self.session = open_session(path, device, threads, arena)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
@@ -85,12 +85,14 @@ class Stylizer(OnnxModel):
         model_path: a .onnx file written by `brushwork export`.
         device: "auto" (CUDA if it really works, else CPU), "cpu", "cuda" or "cuda:N".
         threads: intra-op threads on CPU (None: onnxruntime's default, one per core).
+        arena: onnxruntime's CPU memory arena (faster on small frames; False bounds the memory, see open_session).
     """
 
-    def __init__(self, model_path: str | os.PathLike, *, device: str = "auto", threads: int | None = None):
+    def __init__(self, model_path: str | os.PathLike, *, device: str = "auto", threads: int | None = None,
+                 arena: bool = True):
         path = Path(model_path)
         check_model_path(path)
-        super().__init__(path, device, threads)
+        super().__init__(path, device, threads, arena)
         self.min_side = min_input_side(edge_margin(self.metadata))
         check_io(self.session, self.path)
 
@@ -142,7 +144,7 @@ def _cuda_device_present() -> bool:
     return Path("/dev/nvidiactl").exists() or os.name == "nt"
 
 
-def open_session(path: Path, device: str, threads: int | None):
+def open_session(path: Path, device: str, threads: int | None, arena: bool = True):
     """An InferenceSession on the wanted device; BrushworkError if the file is not a loadable ONNX model."""
     import onnxruntime as ort
 
@@ -150,6 +152,10 @@ def open_session(path: Path, device: str, threads: int | None):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: fallback warnings are reported by us, in one line
     options.add_session_config_entry("session.set_denormal_as_zero", "1")  # denormals cost 100x on x86, look like 0
+    # onnxruntime's CPU memory arena keeps what a run allocated and grows again on the next: a 1080p frame of the
+    # johnson fp16 net peaked at 2.29 GiB on the first run and 3.68 GiB from the second on; without the arena 1.47 GiB,
+    # as fast at 1080p and ~6 % slower at 640x360 (docs/benchmarks.md). Where memory is bounded (serve), run without.
+    options.enable_cpu_mem_arena = arena
     if threads:
         options.intra_op_num_threads = threads
     providers = providers_for(device)

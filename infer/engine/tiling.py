@@ -69,12 +69,12 @@ class TiledStylizer(OnnxModel):
 
     def __init__(self, model_path: str | os.PathLike, *, tile: int | None = None, max_memory: int | None = None,
                  device: str = "auto", threads: int | None = None, spill: str | os.PathLike | None = None,
-                 shared_stats: bool = True):
+                 shared_stats: bool = True, arena: bool = True):
         if tile is not None and max_memory is not None:
             raise BrushworkError("give --tile or --max-memory, not both")
         if tile is not None and (not isinstance(tile, int) or tile < 8):
             raise BrushworkError(f"--tile {tile!r}: give a whole number of pixels, at least 8")
-        super().__init__(companion_path(model_path), device, threads)
+        super().__init__(companion_path(model_path), device, threads, arena)
         self.margin = edge_margin(self.metadata)  # the main graph pads inside itself; the tile program is the bare net
         self.steps = read_program(self.metadata, self.path)
         self.tile = tile if tile is not None else DEFAULT_TILE

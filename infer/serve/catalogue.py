@@ -17,10 +17,14 @@ from .config import ServeConfig
 from .errors import ServeError, echo
 
 THUMBNAIL_SIDE = 192
-# Peak memory of an untiled run, measured outside the server (onnxruntime, johnson, CPU): 170 MB at 320x240,
-# 354 MB at 640x480, 1.34 GB for a batch of four 640x480 frames: ~0.8 KB per frame pixel over the process's own.
+# Peak memory of an untiled run (onnxruntime, johnson, CPU), measured outside the server: 170 MB at 320x240,
+# 354 MB at 640x480, 1.34 GB for a batch of four 640x480 frames (~0.8 KB per frame pixel over the process's own);
+# a 4000x3000 picture through the server 10.1 GiB; a 1080p frame without onnxruntime's arena 1.47 GiB (0.66 KB/px).
 UNTILED_BYTES_PER_PIXEL = 800
 PROCESS_BYTES = 150 * 2**20
+# A video job's pipeline beside the model (PyAV decoder threads, frame queues, x264 encoder): +316 MiB at 1080p
+# with a model that costs nothing, ~160 B per frame pixel.
+VIDEO_BYTES_PER_PIXEL = 160
 
 
 def untiled_bytes(pixels: int) -> int:
@@ -72,18 +76,19 @@ class Catalogue:
             from ..engine.session import Stylizer
 
             self._stylizers[name] = Stylizer(self.entries[name]["path"], device=self.config.device,
-                                             threads=self.config.threads)
+                                             threads=self.config.threads, arena=False)  # memory bounded: no arena
         return self._stylizers[name]
 
-    def plan(self, name: str, height: int, width: int, batch: int = 4) -> tuple[object, int]:
+    def plan(self, name: str, height: int, width: int, batch: int = 4, video: bool = False) -> tuple[object, int]:
         """The stylizer and batch size for frames of this size within --max-memory: the whole network on up to
         `batch` frames when that fits, else the tile graph one frame at a time under the budget (422 when the
-        model has none). Model thread only."""
-        budget = self.config.max_memory_bytes
+        model has none). A `video` also pays for its pipeline (decoder, queues, encoder). Model thread only."""
+        pipeline = VIDEO_BYTES_PER_PIXEL * height * width if video else 0
+        budget = self.config.max_memory_bytes - pipeline
         for size in range(batch, 0, -1):
             if untiled_bytes(height * width * size) <= budget:
                 return self.stylizer(name), size
-        key = f"{name} (tiled)"
+        key = f"{name} (tiled in {budget} bytes)"
         if key not in self._stylizers:
             from ..engine.contract import tiled_path
             from ..engine.tiling import TiledStylizer
@@ -92,7 +97,7 @@ class Catalogue:
                 raise ServeError(422, f"a {width}x{height} picture needs more than this server's --max-memory with "
                                       f"style {name}, which has no tile graph to run in less; send a smaller one")
             self._stylizers[key] = TiledStylizer(self.entries[name]["path"], max_memory=budget,
-                                                 device=self.config.device, threads=self.config.threads)
+                                                 device=self.config.device, threads=self.config.threads, arena=False)
         return self._stylizers[key], 1
 
     def cached_thumbnail(self, name: str) -> bytes | None:

@@ -152,7 +152,7 @@ class Jobs:
             return finish(post, frame, stylized)
 
         try:
-            stylizer, batch = self.runner.call(self.catalogue.plan, style, *size)  # within --max-memory
+            stylizer, batch = self.runner.call(self.catalogue.plan, style, *size, 4, True)  # within --max-memory
             stages = stylize_video(job.folder / "upload", job.result, stylize_batch, count, progress=False,
                                    preset="veryfast", batch_size=batch)
             job.warnings = [w.replace(str(job.folder / "upload"), "the upload") for w in stages.warnings]
