@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import av
 import httpx
 import numpy as np
 from PIL import Image
+from serve import _free_port, _wait  # benchmarks/serve.py: start-up helpers of the same kind of run
 
 
 def main() -> None:
@@ -51,21 +51,13 @@ def main() -> None:
 
 
 def _run(folder: Path, budget: str, request) -> tuple[float, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "brushwork", "serve", "--models", str(folder), "--port",
                                str(port), "--max-memory", budget, "--max-pixels", "50000000"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/styles", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        _wait(url)
         start = time.perf_counter()
         request(url)
         return time.perf_counter() - start, _peak(server.pid)
