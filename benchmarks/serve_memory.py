@@ -11,7 +11,6 @@ so every figure is that of one request on a fresh server. Pictures and clips are
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import av
 import httpx
 import numpy as np
 from PIL import Image
-from serve import _free_port, _wait  # benchmarks/serve.py: start-up helpers of the same kind of run
+from serve import _free_port, _photo, _wait  # benchmarks/serve.py: start-up helpers of the same kind of run
 
 
 def main() -> None:
@@ -37,7 +36,7 @@ def main() -> None:
     for path in (args.model, args.model.with_name(args.model.stem + ".tiled.onnx")):
         shutil.copy(path, folder / path.name.replace(args.model.stem, "bench"))
     width, height = (int(v) for v in args.image.split("x"))
-    picture, clip = _picture(width, height), _clip(folder / "clip.mp4", args.frames)
+    picture, clip = _photo(width, height), _clip(folder / "clip.mp4", args.frames)
     print("| case | --max-memory | seconds | server peak RSS |\n|---|---|---|---|")
     try:
         for budget in args.budgets:
@@ -81,14 +80,6 @@ def _video_job(url: str, clip: Path) -> None:
                 raise SystemExit(f"the job ended {status['state']}: {status['error']}")
             return
         time.sleep(0.5)
-
-
-def _picture(width: int, height: int) -> bytes:
-    rng = np.random.default_rng(0)
-    small = rng.integers(0, 256, (height // 40 + 1, width // 40 + 1, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def _clip(path: Path, frames: int) -> Path:

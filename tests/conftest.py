@@ -32,6 +32,18 @@ def synthetic_style(height: int = 64, width: int = 64) -> np.ndarray:
 
 
 @pytest.fixture
+def one_thread():
+    """Runs compared bit for bit: one torch thread. With two, oneDNN's reductions may split differently between
+    two runs of the same step (test_resume_is_exact failed 2 runs in 3 after other tests, passed alone)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def photo_dir(tmp_path):
     """A folder of 8 synthetic photos in mixed formats and one nested sub-folder."""
     folder = tmp_path / "photos"

@@ -92,7 +92,7 @@ def test_training_in_every_precision(photo_dir, style_path, tmp_path, capsys, am
 
 @pytest.mark.slow
 @pytest.mark.parametrize("amp", AMPS)
-def test_resume_is_exact_in_every_precision(photo_dir, style_path, tmp_path, monkeypatch, amp):
+def test_resume_is_exact_in_every_precision(photo_dir, style_path, tmp_path, monkeypatch, one_thread, amp):
     """4 straight steps == Ctrl-C after 2 + resume, bit for bit, in each precision (fp16: the scaler's state too)."""
     straight = fit(tiny(photo_dir, style_path, tmp_path, amp=amp, name="straight", steps=4))
     real_step = loop.Trainer.step

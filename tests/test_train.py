@@ -67,20 +67,12 @@ def test_amp_choice():
     assert amp_dtype("auto", cpu) in (None, torch.bfloat16)
 
 
-def test_resume_is_exact(photo_dir, style_path, tmp_path, monkeypatch):
+def test_resume_is_exact(photo_dir, style_path, tmp_path, monkeypatch, one_thread):
     """N straight steps == Ctrl-C after N/2 + resume, bit for bit (learning-rate schedule included); the straight
     run also checks the files."""
     straight = fit(tiny(photo_dir, style_path, tmp_path, name="straight", steps=6, ckpt_every=1, keep_last=2,
                         sample_every=3))
-    real_step = loop.Trainer.step
-
-    def interrupted_step(self, batch, step, lr=None):
-        scalars = real_step(self, batch, step, lr)
-        if step == 3:
-            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 3
-        return scalars
-
-    monkeypatch.setattr(loop.Trainer, "step", interrupted_step)
+    real_step = _ctrl_c_during(monkeypatch, 3)
     first = fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ckpt_every=100))
     assert first.interrupted and first.step == 3
     monkeypatch.setattr(loop.Trainer, "step", real_step)
@@ -95,6 +87,20 @@ def test_resume_is_exact(photo_dir, style_path, tmp_path, monkeypatch):
                                                           "num_photos": 8}
     assert torch.equal(ca["optimizer"]["state"][0]["exp_avg_sq"], cb["optimizer"]["state"][0]["exp_avg_sq"])
     _check_run_files(straight.run_dir)
+
+
+def _ctrl_c_during(monkeypatch, at: int):
+    """Make training stop as if the user pressed Ctrl-C during step `at`; returns the real step to put back."""
+    real_step = loop.Trainer.step
+
+    def interrupted_step(self, batch, step, lr=None):
+        scalars = real_step(self, batch, step, lr)
+        if step == at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return scalars
+
+    monkeypatch.setattr(loop.Trainer, "step", interrupted_step)
+    return real_step
 
 
 def _check_run_files(run_dir):
@@ -191,21 +197,13 @@ def test_weight_average_follows_the_weights_and_ramps_up():
     assert torch.allclose(average.like(net)["weight"], torch.full((1, 2), 3.0), atol=1e-4)
 
 
-def test_ema_resumes_exactly_and_is_what_the_model_ships(photo_dir, style_path, tmp_path, monkeypatch):
+def test_ema_resumes_exactly_and_is_what_the_model_ships(photo_dir, style_path, tmp_path, monkeypatch, one_thread):
     """--ema: the average is in every checkpoint, continues bit for bit after Ctrl-C, and is model.pt's weights
     (export and warm starts read it from checkpoints too)."""
     from brushwork.models.checkpoint import deployable_weights, model_from_checkpoint
 
     straight = fit(tiny(photo_dir, style_path, tmp_path, name="straight", steps=6, ema=0.9))
-    real_step = loop.Trainer.step
-
-    def interrupted_step(self, batch, step, lr=None):
-        scalars = real_step(self, batch, step, lr)
-        if step == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-        return scalars
-
-    monkeypatch.setattr(loop.Trainer, "step", interrupted_step)
+    real_step = _ctrl_c_during(monkeypatch, 3)
     assert fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ema=0.9, ckpt_every=100)).interrupted
     monkeypatch.setattr(loop.Trainer, "step", real_step)
     resumed = fit(tiny(photo_dir, style_path, tmp_path, name="split", steps=6, ema=0.9))
