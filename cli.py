@@ -66,6 +66,7 @@ VERBS: dict[str, tuple[str | type, str]] = {
     "evaluate-video": ("brushwork.train.evaluate.video_command", "measure temporal consistency (warping error)"),
     "bench": (Bench, "benchmarks: `bench train` or `bench MODEL.onnx`"),
     "serve": ("brushwork.infer.serve.command", "a web page and an HTTP API for stylizing pictures and videos"),
+    "export-web": ("brushwork.infer.export_web_command", "a static site: a style live on the webcam, in the browser"),
 }
 
 

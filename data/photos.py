@@ -24,9 +24,9 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .. import BrushworkError
+from ..choices import CROP_AREA
 from .images import list_images, open_rgb
 
-CROP_SCALE = (0.35, 1.0)  # fraction of the photo's area a crop covers
 CROP_RATIO = (3 / 4, 4 / 3)  # aspect ratio range of a crop before it is resized to a square
 
 
@@ -57,10 +57,15 @@ def scan_photos(folder: str | os.PathLike, *, quiet: bool = False) -> list[Path]
     return photos
 
 
-def random_resized_crop(image: Image.Image, size: int, rng: np.random.Generator) -> Image.Image:
-    """A random crop of 35-100% of the area, aspect 3:4..4:3, resized to size x size, flipped half the time."""
+def random_resized_crop(image: Image.Image, size: int, rng: np.random.Generator,
+                        area_range: tuple[float, float] = CROP_AREA) -> Image.Image:
+    """A random crop of area_range of the area (35-100%), aspect 3:4..4:3, resized to size x size, flipped half the
+    time. A range of (1, 1) is the whole photo, squeezed square."""
     w, h = image.size
-    area = w * h * rng.uniform(*CROP_SCALE)
+    if area_range[0] >= 1.0:  # the whole photo: the aspect draw would only cut it
+        crop = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else crop
+    area = w * h * rng.uniform(*area_range)
     ratio = math.exp(rng.uniform(math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])))
     cw = min(w, max(1, round(math.sqrt(area * ratio))))
     ch = min(h, max(1, round(math.sqrt(area / ratio))))
@@ -84,8 +89,8 @@ def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
 class PhotoDataset(Dataset):
     """Random-resized crops of photos. Indexed by the keys PhotoSampler yields: (photo index, crop seed)."""
 
-    def __init__(self, photos: list[Path], image_size: int):
-        self.photos, self.image_size = list(photos), image_size
+    def __init__(self, photos: list[Path], image_size: int, crop_area: tuple[float, float] = CROP_AREA):
+        self.photos, self.image_size, self.crop_area = list(photos), image_size, tuple(crop_area)
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -100,7 +105,7 @@ class PhotoDataset(Dataset):
             except BrushworkError as e:
                 warnings.warn(f"skipping unreadable photo: {e}", stacklevel=1)
                 continue
-            return to_uint8_tensor(random_resized_crop(image, self.image_size, rng))
+            return to_uint8_tensor(random_resized_crop(image, self.image_size, rng, self.crop_area))
         raise BrushworkError("no photo in --data could be decoded")
 
 

@@ -1,9 +1,10 @@
 """The torch-free runtime: onnxruntime + numpy + PyAV + Pillow, and OpenCV for the optical flow of
 `--temporal-blend` (infer/look/flow.py).
 
-    from brushwork.infer import Stylizer, stylize_file, stylize_frames
+    from brushwork.infer import Stylizer, StrokeScale, stylize_file, stylize_frames
     stylizer = Stylizer("starry.onnx")
-    out = stylizer(frame)                                   # uint8 (H, W, 3) RGB -> same shape
+    out = stylizer(frame)                                   # uint8 (H, W, 3) RGB -> same shape, native scale
+    stylizer = StrokeScale(Stylizer("starry.onnx"))         # strokes at the trained scale at any size (as the CLI)
     picture = stylizer("photo.jpg")                         # a path or PIL image -> PIL image, metadata in .info
     stylize_file("party.gif", "party_starry.gif", stylizer) # a picture file, animated or not, metadata kept
     for frame, out in stylize_frames("clip.mp4", stylizer): # a generator over a video's frames
@@ -23,7 +24,8 @@ torch (a test checks it in a subprocess).
 """
 
 from .engine.session import Stylizer
+from .engine.stroke import StrokeScale
 from .media.pictures import stylize_file
 from .media.video import stylize_frames
 
-__all__ = ["Stylizer", "stylize_file", "stylize_frames"]
+__all__ = ["StrokeScale", "Stylizer", "stylize_file", "stylize_frames"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..config import add_arguments as add_config_arguments
 from ..config import from_args, option
-from .engine.contract import METADATA_KEYS
+from .engine.contract import METADATA_KEYS, TRAINING_SCALE_KEY, scene_pixels, training_scale
 
 
 @dataclass
@@ -48,6 +48,9 @@ def _show(stylizer) -> None:
     order = list(METADATA_KEYS) + sorted(set(meta) - set(METADATA_KEYS))
     for key, value in ((k, meta[k]) for k in order if k in meta):
         print(f"  {key:<20} {_pretty(value)}")
+    scale = training_scale(meta)
+    print(f"  {'working size':<20} {scene_pixels(scale):,} pixels: larger pictures are painted at this size and "
+          f"brought back (stylize --stroke; {'recorded' if TRAINING_SCALE_KEY in meta else 'the default'})")
     for kind, args_ in (("input", stylizer.session.get_inputs()), ("output", stylizer.session.get_outputs())):
         for arg in args_:
             print(f"  {kind:<20} {arg.name} {arg.type} {arg.shape}")

@@ -30,12 +30,14 @@ from torch import nn
 from .. import __version__
 from ..data.files import atomic_write
 from ..infer.engine.contract import (
+    DEFAULT_TRAINING_SCALE,
     EDGE_MARGIN,
     EDGE_MARGIN_KEY,
     INPUT_NAME,
     IO_CONVENTION,
     OUTPUT_NAME,
     STRIDE,
+    TRAINING_SCALE_KEY,
     min_input_side,
 )
 from .checkpoint import load_checkpoint, model_from_checkpoint
@@ -107,8 +109,15 @@ def build_metadata(ckpt: dict, precision: str) -> dict[str, str]:
         "precision": precision,
         "training_step": str(ckpt.get("step", "")),
         "training_config": json.dumps(ckpt.get("config", {}), sort_keys=True, default=str),
+        TRAINING_SCALE_KEY: json.dumps(_training_scale(ckpt.get("config") or {})),
         EDGE_MARGIN_KEY: str(EDGE_MARGIN),
     }
+
+
+def _training_scale(config: dict) -> dict:
+    """The crop size, crop-area range and style size the network was trained with (infer/engine/contract.py)."""
+    scale = {key: config.get(key) for key in DEFAULT_TRAINING_SCALE}
+    return {key: default if scale[key] is None else scale[key] for key, default in DEFAULT_TRAINING_SCALE.items()}
 
 
 def half_precision(net: TransformerNet) -> TransformerNet:

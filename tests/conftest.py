@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -62,22 +66,24 @@ def style_path(tmp_path):
     return path
 
 
-def _invert_model(path, *, input_type=None):
-    """uint8 (N, H, W, 3) -> 255 - x, as `brushwork export` files are laid out (input 'image', output 'stylized')."""
+def _invert_model(path, *, input_type=None, identity=False, metadata=None):
+    """uint8 (N, H, W, 3) -> 255 - x (or x itself with `identity`), as `brushwork export` files are laid out (input
+    'image', output 'stylized'); `metadata` adds or replaces metadata_props."""
     import onnx
     from onnx import TensorProto, helper
 
     in_type = input_type or TensorProto.UINT8
     dims = ["batch", "height", "width", 3]
     nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
-             helper.make_node("Sub", ["full", "x"], ["y"]),
+             helper.make_node("Identity", ["x"], ["y"]) if identity else helper.make_node("Sub", ["full", "x"], ["y"]),
              helper.make_node("Cast", ["y"], ["stylized"], to=TensorProto.UINT8)]
     graph = helper.make_graph(nodes, "invert", [helper.make_tensor_value_info("image", in_type, dims)],
                               [helper.make_tensor_value_info("stylized", TensorProto.UINT8, dims)],
                               [helper.make_tensor("full", TensorProto.FLOAT, [], [255.0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    metadata = {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative"}
+    metadata = {"producer": "brushwork", "arch": "invert", "precision": "fp32", "style_name": "negative",
+                **(metadata or {})}
     for key, value in metadata.items():
         model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
     onnx.save(model, str(path))
@@ -199,3 +205,48 @@ def fault_driver(tmp_path):
     path = tmp_path / "train_with_fault.py"
     path.write_text(_TRAIN_WITH_FAULT)
     return path
+
+
+# ---- a real browser ---------------------------------------------------------------------------------------------
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# This sandbox (and CI) runs as root without a GPU or network: no sandbox, no GPU, nothing fetched in the background;
+# a fake webcam (a moving test pattern) that the page may use without asking.
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium driven by playwright (the system's browser: playwright never downloads one)."""
+    executable = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if executable is None:
+        pytest.skip("no Chromium installed (apt-get install chromium); the browser test needs one")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra has it)")
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=executable, args=BROWSER_FLAGS, headless=True)
+        except sync_api.Error as e:
+            pytest.skip(f"{executable} did not start: {str(e).strip().splitlines()[0][:200]}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def ort_web() -> Path:
+    """onnxruntime-web's dist folder, installed from web/package-lock.json with `npm ci` when it is not there yet
+    (.ci/run installs it first); skipped, saying why, without npm or its registry."""
+    from brushwork.infer.web.runtime import check_runtime_dir
+
+    dist = WEB / "node_modules" / "onnxruntime-web" / "dist"
+    if not dist.is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed (apt-get install npm); the browser runtime comes from npm")
+        done = subprocess.run([npm, "ci", "--prefix", str(WEB), "--no-audit", "--no-fund"], check=False,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            pytest.skip(f"npm ci could not install onnxruntime-web: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return check_runtime_dir(dist)

@@ -27,6 +27,7 @@ EXPECTED_VERBS = [
     "evaluate-video",
     "bench",
     "serve",
+    "export-web",
 ]
 
 

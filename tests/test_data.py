@@ -103,6 +103,29 @@ def test_random_resized_crop_stays_inside_and_varies():
     assert len({c.tobytes() for c in crops}) == 5
 
 
+def test_crop_area_sets_how_much_of_the_scene_a_crop_shows():
+    """--crop-area 1 1: the whole photo squeezed square (a gradient keeps its two ends); a small range zooms in."""
+    ramp = np.repeat(np.linspace(0, 255, 120, dtype=np.uint8)[None, :, None], 80, 0).repeat(3, 2)
+    image = Image.fromarray(ramp)
+    rng = np.random.default_rng(0)
+    whole = [np.asarray(random_resized_crop(image, 40, rng, (1.0, 1.0)))[..., 0] for _ in range(4)]
+    for crop in whole:  # flipped or not, it spans the whole ramp
+        assert {int(crop[0, 0]), int(crop[0, -1])} <= set(range(6)) | set(range(250, 256))
+        assert abs(int(crop[0, 0]) - int(crop[0, -1])) > 240
+    zoomed = np.asarray(random_resized_crop(image, 40, rng, (0.1, 0.1)))[..., 0]
+    assert abs(int(zoomed[0, 0]) - int(zoomed[0, -1])) < 130
+
+
+def test_crop_area_flag_is_checked():
+    from brushwork import BrushworkError
+    from brushwork.train.config import TrainConfig
+
+    assert TrainConfig(style="s.jpg", data="d/", crop_area=[0.6, 1]).crop_area == [0.6, 1.0]
+    for bad in ([0, 1], [0.8, 0.5], [0.5, 1.5], [0.5]):
+        with pytest.raises(BrushworkError, match="--crop-area"):
+            TrainConfig(style="s.jpg", data="d/", crop_area=bad)
+
+
 def test_truncated_photo_is_replaced_with_a_warning(tmp_path):
     buffer = io.BytesIO()
     Image.fromarray(synthetic_photo(0, 64, 64)).save(buffer, format="JPEG")

@@ -5,6 +5,7 @@ Quality bounds (fp16, int8) are measured on a model the test trains for a few se
 photo: a random init saturates most pixels at 0 or 255, where int8 rounding flips whole pixels.
 """
 
+import json
 import os
 import re
 import sys
@@ -33,7 +34,8 @@ def save_model(path, *, seed=0, kind="model", step=100):
     with torch.no_grad():  # a random init is nearly flat after instance norm; spread the output a bit
         net.head[1].weight.mul_(4)
     save_checkpoint(path, {"kind": kind, "arch": "johnson-light", "arch_kwargs": ARCH_KWARGS, "model": net.state_dict(),
-                           "config": {"style": "starry.jpg", "steps": step}, "step": step,
+                           "config": {"style": "starry.jpg", "steps": step, "image_size": 128, "crop_area": [0.5, 1.0]},
+                           "step": step,
                            "style": {"name": "starry", "sha256": "ab" * 32}})
     return net.eval()
 
@@ -131,6 +133,8 @@ def test_metadata_and_single_file(exported):
     assert meta["style_name"] == "starry" and meta["style_sha256"] == "ab" * 32
     assert "uint8 NHWC" in meta["io"] and '"steps": 100' in meta["training_config"]
     assert meta["brushwork_version"]
+    # the scale it learned to paint at, for the runtime's working size (style_size: train's default where unset)
+    assert json.loads(meta["training_scale"]) == {"image_size": 128, "crop_area": [0.5, 1.0], "style_size": 512}
     assert tuple(meta) == METADATA_KEYS  # the keys the runtime reads (infer/engine/contract.py)
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no staging leftovers
     assert all(not t.HasField("data_location") or t.data_location == 0 for t in model.graph.initializer)

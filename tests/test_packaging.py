@@ -15,14 +15,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Virtual environments of any name (.ci/run makes .venv-ci in the repo root), VCS data and build outputs.
-SKIP = shutil.ignore_patterns(".venv*", ".git", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                              ".ruff_cache")
+SKIP = shutil.ignore_patterns(".venv*", ".git", "node_modules", "runs", "build", "dist", "*.egg-info", "__pycache__",
+                              ".pytest_cache", ".ruff_cache")
 
 
 def test_copy_skips_virtualenvs_and_build_outputs():
     names = [".venv", ".venv-ci", ".venv311", ".git", "runs", "build", "brushwork.egg-info", "train", "tests",
-             "cli.py", "README.md", "pyproject.toml", ".gitignore", "venv_notes.md"]
-    assert SKIP(str(ROOT), names) == {".venv", ".venv-ci", ".venv311", ".git", "runs", "build", "brushwork.egg-info"}
+             "cli.py", "README.md", "pyproject.toml", ".gitignore", "venv_notes.md", "node_modules"]
+    assert SKIP(str(ROOT), names) == {".venv", ".venv-ci", ".venv311", ".git", "runs", "build", "brushwork.egg-info",
+                                      "node_modules"}
 
 
 @pytest.mark.slow
@@ -47,6 +48,9 @@ def test_wheel_contains_only_the_package(tmp_path):
     assert sorted(n.split("/")[-1] for n in names if n.startswith("brushwork/styles/") and
                               n.endswith(".onnx")) == shipped  # every shipped model, and the wip weights never
     assert not [n for n in names if "/wip/" in n or n.endswith(".pt")]
+    # the browser page and script ship; onnxruntime-web does not (its pinned URL, or a local npm install)
+    assert {"brushwork/infer/web/static/live.js", "brushwork/infer/web/static/live.html"} <= set(names)
+    assert not [n for n in names if n.endswith(".wasm") or "ort.min" in n or "node_modules" in n]
     assert all(n.endswith(("dist-info/METADATA", "dist-info/WHEEL", "dist-info/RECORD", "dist-info/top_level.txt",
                            "dist-info/entry_points.txt", "dist-info/licenses/LICENSE"))
                for n in names if n.startswith("brushwork-"))

@@ -4,6 +4,7 @@ ICC profile, PNG text) kept or stripped. The Python API follows the same rules.
 The model inverts colours (a hand-built ONNX graph), so the expected pixels are known exactly.
 """
 
+import functools
 import sys
 
 import numpy as np
@@ -36,7 +37,9 @@ def error_line(capsys):
     return err[-1]
 
 
+@functools.cache
 def srgb_profile() -> bytes:
+    """Made once: a profile carries the second it was created, so two made a second apart differ."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

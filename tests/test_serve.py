@@ -88,6 +88,22 @@ def test_image_round_trip_keeps_the_size(client, fmt, media):
     assert out.shape == (23, 37, 3) and abs(out.mean() - 215) < 3  # inverted: the model really ran
 
 
+def test_stroke_field_paints_at_the_trained_scale_or_native(client):
+    """A picture larger than the model's working size is painted there and brought back to its own size (the
+    stylize verb's default); stroke=native runs the network at full size; a bad value is a 422 line."""
+    photo = np.random.default_rng(0).integers(0, 256, (300, 420, 3), dtype=np.uint8)  # 126 kpx > 106 kpx scenes
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "PNG")
+
+    def post(**fields):
+        return client.post("/stylize", files={"file": ("a.png", buffer.getvalue())}, data=fields)
+
+    scaled, native = (np.asarray(Image.open(io.BytesIO(post(**f).content))) for f in ({}, {"stroke": "native"}))
+    assert scaled.shape == native.shape == photo.shape
+    assert np.array_equal(native, 255 - photo) and not np.array_equal(scaled, native)
+    assert "native" in one_line_error(post(stroke="tiny"), 422)
+
+
 def test_strength_and_colour_options(client):
     half = client.post("/stylize", files={"file": ("a.png", png_bytes(16, 16, 40))}, data={"strength": "0.5"})
     assert abs(np.asarray(Image.open(io.BytesIO(half.content))).mean() - 127.5) < 2  # halfway to the inverse
@@ -365,6 +381,8 @@ def test_a_long_video_does_not_starve_an_image(shipped, tmp_path, monkeypatch):
         stylizer = real(self, name)
 
         class Slow:
+            path, provider, metadata = stylizer.path, stylizer.provider, stylizer.metadata
+
             def batch(self, frames):
                 time.sleep(0.1)
                 return stylizer.batch(frames)

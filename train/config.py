@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import BrushworkError
-from ..choices import JOHNSON_LAYERS
+from ..choices import CROP_AREA, JOHNSON_LAYERS
 from ..config import flag, option
 from .budget import parse_duration
 from .schedule import SCHEDULES
@@ -38,6 +38,10 @@ class TrainConfig:
     image_size: int = option(256, "training crop size in pixels (multiple of 4, >= 32)", group=DATA)
     style_size: int | None = option(None, "longest side of the style image in pixels; sets the brush-stroke scale "
                                      "(default: twice --image-size, Johnson et al.'s 512 for 256 crops)", group=DATA)
+    crop_area: list[float] = option(help="fraction of a photo's area each training crop covers, MIN MAX (1 1 = "
+                                    "whole photos, squeezed square): sets how much of a scene the network learns "
+                                    "to paint at --image-size", factory=lambda: list(CROP_AREA), group=DATA,
+                                    nargs=2, metavar=("MIN", "MAX"))
     workers: int = option(2, "data loader worker processes (0 = load in the training process)", group=DATA)
 
     arch: str = option("johnson", "transformation network: johnson | johnson-light | johnson-fast (the CPU real-time "
@@ -127,6 +131,10 @@ class TrainConfig:
             raise BrushworkError(f"--amp must be one of {', '.join(AMP_MODES)} (got {self.amp!r})")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise BrushworkError(f"--device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
+        self.crop_area = [float(x) for x in self.crop_area]
+        if len(self.crop_area) != 2 or not 0.0 < self.crop_area[0] <= self.crop_area[1] <= 1.0:
+            raise BrushworkError(f"--crop-area needs MIN MAX with 0 < MIN <= MAX <= 1, e.g. 0.35 1 (got "
+                                 f"{' '.join(map(str, self.crop_area))})")
         self.content_layers, self.style_layers = list(self.content_layers), list(self.style_layers)
         if not self.content_layers or not self.style_layers:
             raise BrushworkError("--content-layers and --style-layers need at least one VGG layer each")

@@ -298,8 +298,9 @@ class Run:
         else:
             monitor.message(f"loss weights: content {cfg.content_weight:.4g}, style {cfg.style_weight:.4g}, "
                             f"tv {cfg.tv_weight:.4g}")
-        loader = make_loader(PhotoDataset(self.photos, cfg.image_size), self.sampler, batch_size=cfg.batch_size,
-                             workers=cfg.workers, pin_memory=ctx.device.type == "cuda")
+        photos = PhotoDataset(self.photos, cfg.image_size, cfg.crop_area)
+        loader = make_loader(photos, self.sampler, batch_size=cfg.batch_size, workers=cfg.workers,
+                             pin_memory=ctx.device.type == "cuda")
         try:
             with StopSignal() as stop:
                 stopped = self._loop(iter(loader), monitor, stop)

@@ -10,6 +10,8 @@ them by it. It lives on the torch-free side so that both can import it; it impor
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from pathlib import Path
 
@@ -42,9 +44,39 @@ def min_input_side(margin: int) -> int:
     runtime pads smaller pictures up to it (infer/engine/padding.py)."""
     return max(MIN_SIDE, margin + 1)
 
+# The scale a network learned to paint at (models/export.py writes it from the training config; infer/engine/stroke.py
+# reads it). Training shows the network square crops of image_size pixels, each covering a random fraction of a
+# photo's area drawn uniformly from crop_area: a whole scene is image_size**2 / fraction pixels large there. Strokes
+# have a fixed size in pixels, so a picture painted at about that many pixels has strokes in the proportion to the
+# scene the network learned; at 12 megapixels they would be a fifth of the size and read as a fine texture.
+TRAINING_SCALE_KEY = "training_scale"
+DEFAULT_TRAINING_SCALE = {"image_size": 256, "crop_area": [0.35, 1.0], "style_size": 512}  # train's defaults
+
+
+def training_scale(metadata: dict[str, str]) -> dict:
+    """{image_size, crop_area, style_size} of a file: its own key, else what its training config says, else the
+    defaults of `brushwork train` (files from before the key, or not of brushwork's)."""
+    for key in (TRAINING_SCALE_KEY, "training_config"):
+        try:
+            found = json.loads(metadata.get(key) or "{}")
+        except ValueError:
+            continue
+        if isinstance(found, dict) and isinstance(found.get("image_size"), int):
+            return {name: found.get(name) or default for name, default in DEFAULT_TRAINING_SCALE.items()}
+    return dict(DEFAULT_TRAINING_SCALE)
+
+
+def scene_pixels(scale: dict) -> int:
+    """How many pixels a whole scene had in training, on average: image_size**2 times the mean of 1 / fraction over
+    the uniform crop_area range (256 px crops of 35-100 %: 105,830 px, e.g. 375x282 at 4:3)."""
+    low, high = (float(x) for x in scale["crop_area"])
+    mean_inverse = math.log(high / low) / (high - low) if high > low else 1.0 / low
+    return round(int(scale["image_size"]) ** 2 * mean_inverse)
+
+
 # metadata_props of every exported file, strings only (models/export.py build_metadata writes them in this order).
 METADATA_KEYS = ("producer", "brushwork_version", "arch", "arch_kwargs", "stride", "style_name", "style_sha256",
-                 "io", "precision", "training_step", "training_config", EDGE_MARGIN_KEY)
+                 "io", "precision", "training_step", "training_config", TRAINING_SCALE_KEY, EDGE_MARGIN_KEY)
 
 # The tile graph (models/tiled.py writes it, infer/engine/tiling.py runs it): a companion file beside the main export
 # with the main export's metadata plus these keys.
@@ -60,6 +92,25 @@ def tiled_path(path: str | os.PathLike) -> Path:
     return path if path.name.endswith(TILED_SUFFIX) else path.with_name(path.stem + TILED_SUFFIX)
 
 
-__all__ = ["EDGE_MARGIN", "EDGE_MARGIN_KEY", "INPUT_NAME", "IO_CONVENTION", "METADATA_KEYS", "MIN_SIDE", "OUTPUT_NAME",
-           "STRIDE", "TILED_FORMAT", "TILED_FORMAT_KEY", "TILED_IO_KEY", "TILED_PROGRAM_KEY", "TILED_SUFFIX",
-           "edge_margin", "min_input_side", "tiled_path"]
+__all__ = [
+    "DEFAULT_TRAINING_SCALE",
+    "EDGE_MARGIN",
+    "EDGE_MARGIN_KEY",
+    "INPUT_NAME",
+    "IO_CONVENTION",
+    "METADATA_KEYS",
+    "MIN_SIDE",
+    "OUTPUT_NAME",
+    "STRIDE",
+    "TILED_FORMAT",
+    "TILED_FORMAT_KEY",
+    "TILED_IO_KEY",
+    "TILED_PROGRAM_KEY",
+    "TILED_SUFFIX",
+    "TRAINING_SCALE_KEY",
+    "edge_margin",
+    "min_input_side",
+    "scene_pixels",
+    "tiled_path",
+    "training_scale",
+]

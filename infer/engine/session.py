@@ -38,16 +38,9 @@ class StylizerLike(Protocol):
     def batch(self, frames: np.ndarray) -> np.ndarray: ...  # uint8 (N, H, W, 3) RGB -> same shape
 
 
-class OnnxModel:
-    """An exported file opened with onnxruntime (its session, provider and metadata), and the two calls that every
-    stylizer answers, with their checks; a subclass says how it runs frames (`_frames`, and `_frame` if one frame
-    runs differently from a batch of one)."""
-
-    def __init__(self, path: Path, device: str, threads: int | None, arena: bool = True):
-        self.path = path
-        self.session = open_session(path, device, threads, arena)
-        self.provider = self.session.get_providers()[0]
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+class Frames:
+    """The two calls that every stylizer answers, with their checks; a subclass says how it runs frames (`_frames`,
+    and `_frame` if one frame runs differently from a batch of one)."""
 
     def __call__(self, frame):
         """One uint8 (H, W, 3) RGB frame -> the stylized frame, same shape.
@@ -76,6 +69,16 @@ class OnnxModel:
 
     def _frames(self, frames: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+class OnnxModel(Frames):
+    """An exported file opened with onnxruntime: its session, provider and metadata."""
+
+    def __init__(self, path: Path, device: str, threads: int | None, arena: bool = True):
+        self.path = path
+        self.session = open_session(path, device, threads, arena)
+        self.provider = self.session.get_providers()[0]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
 
 class Stylizer(OnnxModel):

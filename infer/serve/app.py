@@ -1,8 +1,8 @@
 """The `brushwork serve` web app: one page and a small HTTP API over the torch-free runtime (Starlette).
 
     GET  /styles                 the styles, each with a thumbnail URL
-    POST /stylize                form: file, style, strength, preserve_color -> the stylized image
-    POST /jobs                   form: file (a video), style, strength, preserve_color -> {"id": ...} (202)
+    POST /stylize                form: file, style, strength, preserve_color, stroke -> the stylized image
+    POST /jobs                   form: file (a video), style, strength, preserve_color, stroke -> {"id": ...} (202)
     GET  /jobs/{id}              progress: state, frames_done, frames_total, eta_seconds
     GET  /jobs/{id}/result       the stylized video (H.264 mp4, audio copied)
     DELETE /jobs/{id}            cancel a job, or delete its result
@@ -31,6 +31,8 @@ from starlette.schemas import SchemaGenerator
 from ... import BrushworkError, __version__
 from ...choices import COLOR_METHODS
 from ..look.post import finish
+from ..web.runtime import PUBLIC_URL, VERSION, runtime_files
+from ..web.site import ISOLATION, STATIC
 from .access import Access
 from .catalogue import Catalogue
 from .config import ServeConfig
@@ -84,7 +86,38 @@ def endpoint(fn):
 
 @endpoint
 async def page(request, server: Server):
-    return FileResponse(PAGE, media_type="text/html")
+    # cross-origin isolated: Live's onnxruntime-web gets SharedArrayBuffer, so WASM runs on several threads
+    return FileResponse(PAGE, media_type="text/html", headers=ISOLATION)
+
+
+@endpoint
+async def live_config(request, server: Server):
+    """Where the page's Live loads onnxruntime-web from: this server (--web-runtime) or the pinned public URL."""
+    runtime = "/web/ort/" if server.config.web_runtime else PUBLIC_URL
+    return JSONResponse({"runtime": runtime, "version": VERSION})
+
+
+@endpoint
+async def web_file(request, server: Server):
+    """live.js, and with --web-runtime the runtime's own files (only those a page needs)."""
+    name = request.path_params["name"]
+    if name == "live.js":
+        return FileResponse(STATIC / "live.js", media_type="text/javascript", headers=ISOLATION)
+    files = {p.name: p for p in runtime_files(server.config.web_runtime)} if server.config.web_runtime else {}
+    if request.path_params.get("folder") != "ort" or name not in files:
+        raise ServeError(404, f"GET {echo(request.url.path)}: no such file" + (
+            "" if files else " (this server has no --web-runtime: the page loads onnxruntime-web from its public URL)"))
+    kind = "application/wasm" if name.endswith(".wasm") else "text/javascript"
+    # the runtime's worker scripts must be isolated too, or an isolated page may not start them
+    return FileResponse(files[name], media_type=kind, headers={"Cache-Control": "max-age=86400", **ISOLATION})
+
+
+@endpoint
+async def model_file(request, server: Server):
+    """A style's model for Live: its student where it ships one (real time), else its full network."""
+    name = server.catalogue.check(request.path_params["name"])
+    return FileResponse(server.catalogue.live_model(name), media_type="application/octet-stream",
+                        headers={"Cache-Control": "max-age=3600"})
 
 
 @endpoint
@@ -110,18 +143,20 @@ async def thumbnail(request, server: Server):
 async def stylize(request, server: Server):
     """
     summary: Stylize one image. Form fields file (the image), style, strength (0-1), preserve_color
-      (luminance or histogram). Returns the image in the same format (JPEG, WebP) or PNG, without metadata.
+      (luminance or histogram), stroke (1 = the model's own stroke size at any picture size, 2 = twice as large,
+      native = the network at full resolution; the server's --stroke if left out). Returns the image in the same
+      format (JPEG, WebP) or PNG, without metadata.
     responses: {200: {description: the stylized image}, 413: {description: upload too large},
       422: {description: not a readable image, too many pixels, bad option}, 429: {description: queue full}}
     """
     folder = new_folder(server.work)
     try:
         fields, path = await receive(request, server, folder)
-        style, post = server.catalogue.check(fields.get("style")), look(fields)
+        style, post, stroke = server.catalogue.check(fields.get("style")), look(fields), stroke_of(fields, server)
         frame, fmt = await run_in_threadpool(open_picture, path, server.config.max_pixels)
         remove(folder)
         server.runner.reserve()  # a model place only for an upload that has arrived whole: uploading takes none
-        future = server.runner.submit(_stylize_frame, server.catalogue, style, frame, post)
+        future = server.runner.submit(_stylize_frame, server.catalogue, style, frame, post, stroke)
         out = await asyncio.wrap_future(future)
     finally:
         remove(folder)
@@ -135,8 +170,8 @@ async def receive(request, server: Server, folder: Path) -> tuple[dict[str, str]
         return await read_form(request, folder, server.config.max_upload_bytes)
 
 
-def _stylize_frame(catalogue: Catalogue, style: str, frame, post):
-    stylizer, _ = catalogue.plan(style, *frame.shape[:2], batch=1)
+def _stylize_frame(catalogue: Catalogue, style: str, frame, post, stroke: float | None):
+    stylizer, _ = catalogue.plan(style, *frame.shape[:2], batch=1, stroke=stroke)
     return finish(post, frame, stylizer(frame))
 
 
@@ -150,11 +185,11 @@ async def create_job(request, server: Server):
     folder, started = new_folder(server.work), False
     try:
         fields, path = await receive(request, server, folder)
-        style, post = server.catalogue.check(fields.get("style")), look(fields)
+        style, post, stroke = server.catalogue.check(fields.get("style")), look(fields), stroke_of(fields, server)
         total, height, width = await run_in_threadpool(probe_video, path, server.config.max_pixels)
         server.runner.reserve()
         try:
-            job = server.jobs.start(folder, total, (height, width), style, post)
+            job = server.jobs.start(folder, total, (height, width), style, post, stroke)
         except BaseException:
             server.runner.release()
             raise
@@ -211,6 +246,17 @@ def look(fields: dict[str, str]):
     return make_post(preserve, strength)
 
 
+def stroke_of(fields: dict[str, str], server: Server) -> float | None:
+    """The stroke form field (or the server's --stroke) -> a stroke size, None for native; 422 for a bad one."""
+    from ..engine.stroke import parse_stroke
+
+    try:
+        return parse_stroke(fields.get("stroke") or server.config.stroke)
+    except BrushworkError:
+        raise ServeError(422, f"stroke {echo(fields.get('stroke'))}: give a number from 0.05 to 20 (1 = the "
+                              "model's own size) or native") from None
+
+
 def encode(frame, fmt: str | None) -> tuple[bytes, str, str]:
     """The result as JPEG or WebP when the upload was one, else PNG: (bytes, media type, extension)."""
     from PIL import Image
@@ -243,6 +289,10 @@ def create_app(config: ServeConfig | None = None) -> Starlette:
         Route("/stylize", stylize, methods=["POST"]), Route("/jobs", create_job, methods=["POST"]),
         Route("/jobs/{id}", job_status, methods=["GET", "DELETE"]), Route("/jobs/{id}/result", job_result),
         Route("/openapi.json", openapi, include_in_schema=False),
+        Route("/live.json", live_config, include_in_schema=False),
+        Route("/web/{name}", web_file, include_in_schema=False),
+        Route("/web/{folder}/{name}", web_file, include_in_schema=False),
+        Route("/styles/{name}/model.onnx", model_file, include_in_schema=False),
     ], exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.server = server
     return Access(app, bound=server.config.host, allowed_hosts=server.config.allowed_host, token=server.config.token)

@@ -25,6 +25,9 @@ PROCESS_BYTES = 150 * 2**20
 # A video job's pipeline beside the model (PyAV decoder threads, frame queues, x264 encoder): +316 MiB at 1080p
 # with a model that costs nothing, ~160 B per frame pixel.
 VIDEO_BYTES_PER_PIXEL = 160
+# Bringing a painting made at the working size back to full size (infer/engine/upsample.py): the upscaled painting
+# (3 B), the small photo's upscaled brightness (4 B) and the output (3 B) per full-size pixel, strips besides.
+UPSAMPLE_BYTES_PER_PIXEL = 12
 
 
 def untiled_bytes(pixels: int) -> int:
@@ -41,6 +44,8 @@ class Catalogue:
         self.entries: dict[str, dict] = {}
         for s in list_styles(folder):
             self._add(s["name"], folder / s["file"], "shipped", s.get("title"), s.get("artist"))
+            if s.get("student"):  # what Live downloads: the small network, real time in a browser
+                self.entries[s["name"]]["live"] = folder / s["student"]
         if config.models is not None:
             for path in sorted(Path(config.models).glob("*.onnx")):
                 if not path.name.endswith(".tiled.onnx"):  # the tile graph beside an export, not a style
@@ -56,8 +61,8 @@ class Catalogue:
 
     def public(self) -> list[dict]:
         """What GET /styles shows: no file paths."""
-        return [{k: v for k, v in e.items() if k != "path"} | {"thumbnail": f"/styles/{e['name']}/thumbnail.jpg"}
-                for e in self.entries.values()]
+        return [{k: v for k, v in e.items() if k not in ("path", "live")}
+                | {"thumbnail": f"/styles/{e['name']}/thumbnail.jpg"} for e in self.entries.values()]
 
     def check(self, name: str | None) -> str:
         """The style to use: the one named, or the first; 422 for an unknown name, 503 when there are none."""
@@ -70,6 +75,10 @@ class Catalogue:
             raise ServeError(422, f"unknown style {echo(name)}; known: {', '.join(self.entries)}")
         return name
 
+    def live_model(self, name: str) -> Path:
+        """The .onnx file a browser runs for Live: the style's student where it ships one, else its model."""
+        return self.entries[name].get("live") or self.entries[name]["path"]
+
     def stylizer(self, name: str):
         """The loaded model (call on the model thread only: models load there, one at a time)."""
         if name not in self._stylizers:
@@ -79,15 +88,27 @@ class Catalogue:
                                              threads=self.config.threads, arena=False)  # memory bounded: no arena
         return self._stylizers[name]
 
-    def plan(self, name: str, height: int, width: int, batch: int = 4, video: bool = False) -> tuple[object, int]:
-        """The stylizer and batch size for frames of this size within --max-memory: the whole network on up to
-        `batch` frames when that fits, else the tile graph one frame at a time under the budget (422 when the
-        model has none). A `video` also pays for its pipeline (decoder, queues, encoder). Model thread only."""
+    def plan(self, name: str, height: int, width: int, batch: int = 4, video: bool = False,
+             stroke: float | None = 1.0) -> tuple[object, int]:
+        """The stylizer and batch size for frames of this size within --max-memory, at the `stroke` scale (None:
+        native): the whole network on up to `batch` frames of the working size when that fits, else the tile
+        graph one frame at a time under the budget (422 when the model has none). A `video` also pays for its
+        pipeline (decoder, queues, encoder). Model thread only."""
+        from ..engine.stroke import StrokeScale
+
+        scaled = StrokeScale(self.stylizer(name), stroke)
+        h, w = scaled.working_size(height, width)
+        upsample = UPSAMPLE_BYTES_PER_PIXEL * height * width if (h, w) != (height, width) else 0
         pipeline = VIDEO_BYTES_PER_PIXEL * height * width if video else 0
         budget = self.config.max_memory_bytes - pipeline
         for size in range(batch, 0, -1):
-            if untiled_bytes(height * width * size) <= budget:
-                return self.stylizer(name), size
+            if untiled_bytes(h * w * size) + upsample * size <= budget:
+                return scaled, size
+        budget -= upsample
+        return StrokeScale(self._tiled(name, budget, h, w), stroke), 1
+
+    def _tiled(self, name: str, budget: int, height: int, width: int):
+        """The style's tile graph run within `budget` bytes; 422 when the model has none."""
         key = f"{name} (tiled in {budget} bytes)"
         if key not in self._stylizers:
             from ..engine.contract import tiled_path
@@ -98,7 +119,7 @@ class Catalogue:
                                       f"style {name}, which has no tile graph to run in less; send a smaller one")
             self._stylizers[key] = TiledStylizer(self.entries[name]["path"], max_memory=budget,
                                                  device=self.config.device, threads=self.config.threads, arena=False)
-        return self._stylizers[key], 1
+        return self._stylizers[key]
 
     def cached_thumbnail(self, name: str) -> bytes | None:
         return self._thumbnails.get(name)

@@ -29,6 +29,13 @@ class ServeConfig:
                                  group=MODELS, metavar="DIR")
     device: str = option("auto", "auto, cpu, cuda or cuda:N", group=MODELS)
     threads: int | None = option(None, "CPU threads for the model (default: one per core)", group=MODELS)
+    stroke: str = option("1", "stroke size unless a request says (form field stroke): 1 = the model's own against "
+                         "the scene at any picture size, 2 = twice as large, native = the network at full "
+                         "resolution", group=MODELS, metavar="S")
+    web_runtime: Path | None = option(None, "serve onnxruntime-web for the page's Live from this folder (e.g. "
+                                      "web/node_modules/onnxruntime-web/dist after `npm ci --prefix web`), for "
+                                      "visitors without internet; default: its pinned public URL", group=MODELS,
+                                      metavar="DIR")
     max_upload_bytes: int = option(200 * 2**20, "largest upload, e.g. 50MB; larger ones get 413", group=LIMITS,
                                    flag="--max-upload", metavar="SIZE", parse=byte_size("--max-upload"), show=show_size)
     max_pixels: int = option(4096 * 4096, "largest picture or video frame in pixels; larger ones get 422",
@@ -55,10 +62,17 @@ class ServeConfig:
             raise BrushworkError(f"--port {self.port}: give a port number between 1 and 65535")
         self.models = None if self.models is None else Path(self.models)
         self.work_dir = None if self.work_dir is None else Path(self.work_dir)
+        if self.web_runtime is not None:
+            from ..web.runtime import check_runtime_dir
+
+            self.web_runtime = check_runtime_dir(Path(self.web_runtime), "--web-runtime")
         if self.models is not None and not Path(self.models).is_dir():
             raise BrushworkError(f"--models {self.models}: no such folder; give a folder of .onnx files")
         if self.work_dir is not None and not Path(self.work_dir).is_dir():
             raise BrushworkError(f"--work-dir {self.work_dir}: no such folder; give an existing, writable one")
+        from ..engine.stroke import parse_stroke
+
+        parse_stroke(self.stroke)
         if self.max_upload_bytes < 1024:
             raise BrushworkError(f"--max-upload {self.max_upload_bytes}: give at least 1KB, e.g. 200MB")
         if self.max_pixels < 64:

@@ -69,7 +69,8 @@ class Jobs:
         threading.Thread(target=self._expire_every, args=(min(60.0, max(keep_results_s / 4, 0.05)),),
                          name="brushwork-expire", daemon=True).start()
 
-    def start(self, folder: Path, total: int, size: tuple[int, int], style: str, post) -> Job:
+    def start(self, folder: Path, total: int, size: tuple[int, int], style: str, post,
+              stroke: float | None = 1.0) -> Job:
         """Queue the video folder/upload (a place in the runner is already reserved by the caller, and held until
         the job ends)."""
         if total > self.max_frames:
@@ -78,7 +79,7 @@ class Jobs:
         job = Job(uuid.uuid4().hex[:16], folder, total)
         with self._lock:
             self.jobs[job.id] = job
-        self._pipelines.submit(self._run_holding_place, job, size, style, post)
+        self._pipelines.submit(self._run_holding_place, job, size, style, post, stroke)
         return job
 
     def get(self, job_id: str) -> Job:
@@ -127,13 +128,13 @@ class Jobs:
             self.jobs.pop(job.id, None)
         remove(job.folder)
 
-    def _run_holding_place(self, job: Job, size: tuple[int, int], style: str, post) -> None:
+    def _run_holding_place(self, job: Job, size: tuple[int, int], style: str, post, stroke: float | None) -> None:
         try:
-            self._run(job, size, style, post)
+            self._run(job, size, style, post, stroke)
         finally:
             self.runner.release()
 
-    def _run(self, job: Job, size: tuple[int, int], style: str, post) -> None:
+    def _run(self, job: Job, size: tuple[int, int], style: str, post, stroke: float | None) -> None:
         from ..media.video import stylize_video
 
         if job.cancel.is_set():
@@ -152,7 +153,7 @@ class Jobs:
             return finish(post, frame, stylized)
 
         try:
-            stylizer, batch = self.runner.call(self.catalogue.plan, style, *size, 4, True)  # within --max-memory
+            stylizer, batch = self.runner.call(self.catalogue.plan, style, *size, 4, True, stroke)  # in --max-memory
             stages = stylize_video(job.folder / "upload", job.result, stylize_batch, count, progress=False,
                                    preset="veryfast", batch_size=batch)
             job.warnings = [w.replace(str(job.folder / "upload"), "the upload") for w in stages.warnings]

@@ -120,20 +120,24 @@ def make_stylizer(cfg: StylizeConfig):
 
 
 def _open(path, cfg: StylizeConfig):
-    """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory."""
+    """A Stylizer, or a TiledStylizer when --tile/--max-memory ask for bounded memory, at the --stroke scale."""
     from ..engine.session import Stylizer
+    from ..engine.stroke import StrokeScale
 
     if cfg.tile is None and cfg.max_memory_bytes is None:
-        return Stylizer(path, device=cfg.device, threads=cfg.threads)
-    from ..engine.tiling import TiledStylizer
+        stylizer = Stylizer(path, device=cfg.device, threads=cfg.threads)
+    else:
+        from ..engine.tiling import TiledStylizer
 
-    return TiledStylizer(path, tile=cfg.tile, max_memory=cfg.max_memory_bytes, device=cfg.device,
-                         threads=cfg.threads)
+        stylizer = TiledStylizer(path, tile=cfg.tile, max_memory=cfg.max_memory_bytes, device=cfg.device,
+                                 threads=cfg.threads)
+    return StrokeScale(stylizer, cfg.stroke)
 
 
 def model_summary(stylizer: StylizerLike) -> str:
-    meta = stylizer.metadata
-    parts = [meta.get("arch"), meta.get("precision"), meta.get("style_name") and f"style {meta['style_name']}"]
+    meta, pixels = stylizer.metadata, getattr(stylizer, "pixels", None)
+    parts = [meta.get("arch"), meta.get("precision"), meta.get("style_name") and f"style {meta['style_name']}",
+             f"painted at up to {pixels / 1e6:.2g} Mpx" if pixels else "native size"]
     return f"{stylizer.path} ({', '.join(p for p in parts if p)})"
 
 

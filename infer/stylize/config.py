@@ -41,6 +41,10 @@ class StylizeConfig:
     max_memory: str | None = option(None, "stay under SIZE, e.g. 2GB, 512MB (layer outputs that do not fit go to "
                                     "temporary files)", group=RUNTIME, metavar="SIZE")
 
+    stroke: str = option("1", "stroke size: 1 = as the model learned it against the scene, whatever the picture's "
+                         "size (a larger picture is painted at the model's working size and brought back to full "
+                         "size with its own fine detail); 2 = twice as large, 0.5 = half; native = the network at "
+                         "full resolution (strokes shrink as pictures grow)", group=LOOK, metavar="S")
     max_side: int | None = option(None, "resize so the longest side is at most this (default: keep size)",
                                   group=LOOK)
     preserve_color: str | None = option(None, "keep the input's colours: luminance (YCbCr) or histogram (colour "
@@ -71,6 +75,9 @@ class StylizeConfig:
         if not 0.0 <= self.strength <= 1.0:
             raise BrushworkError(f"--strength {self.strength}: must be between 0 and 1")
         self._check_temporal()
+        from ..engine.stroke import parse_stroke
+
+        parse_stroke(self.stroke)
         if self.max_side is not None and self.max_side < 8:
             raise BrushworkError(f"--max-side {self.max_side}: must be at least 8 pixels")
         if self.batch_size < 1:
