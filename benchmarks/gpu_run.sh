@@ -34,7 +34,7 @@ else
   STYLES=${STYLES:-"starry_night:3 great_wave:3 the_scream:3 udnie:3 composition_vii:3 woman_with_hat_matisse:3 starry_night:5:starry_night_b5"}
   WORKERS=${WORKERS:-2}
 fi
-INIT=${INIT:-$ROOT/wip/starry_night_256px_edges_19002steps.pt}
+INIT=${INIT:-starry_night}  # the shipped style (a .pt, run folder or .onnx works too)
 elapsed() { echo $(( $(date +%s) - START )); }
 stage() { echo "== [$(elapsed)s] $*" | tee -a "$LOG/stages.txt"; }
 

@@ -1,6 +1,6 @@
 """The styles that ship in the package: each loads, carries its measured quality, meets the shipping rule as
 recorded (docs/quality.md), stylizes a real photo to its size, and paints calm edges (no fringe). One test per
-shipped style: with none shipped (as now: docs/quality.md "Shipped styles") they are not collected, and the
+shipped style (docs/quality.md "Shipped styles"); in a checkout with none they are not collected, and the
 default-style test skips saying so."""
 
 import json
@@ -48,7 +48,7 @@ def test_a_shipped_style_paints_a_photo_with_calm_edges(entry):
         assert small.shape == (5, 7, 3), kind
 
 
-@pytest.mark.skipif(not SHIPPED, reason="no style ships yet (none meets the shipping rule in docs/quality.md yet)")
+@pytest.mark.skipif(not SHIPPED, reason="no style ships in this checkout (none meets the shipping rule in docs/quality.md)")
 def test_stylize_without_a_model_paints_in_the_default_style(tmp_path, capsys):
     from brushwork.cli import main
 
