@@ -48,7 +48,7 @@ def test_a_shipped_style_paints_a_photo_with_calm_edges(entry):
         assert small.shape == (5, 7, 3), kind
 
 
-@pytest.mark.skipif(not SHIPPED, reason="no style ships in this checkout (none meets the shipping rule in docs/quality.md)")
+@pytest.mark.skipif(not SHIPPED, reason="no style ships in this checkout (docs/quality.md, the shipping rule)")
 def test_stylize_without_a_model_paints_in_the_default_style(tmp_path, capsys):
     from brushwork.cli import main
 
