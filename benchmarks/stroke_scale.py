@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--style", type=Path, help="the painting, for the style loss at screen size")
     parser.add_argument("--out", type=Path, default=Path("eval/stroke"))
     parser.add_argument("--native-memory", default="4GB", help="--max-memory of the native runs")
-    parser.add_argument("--strokes", nargs="+", default=["1", "0.5"], help="--stroke values besides native")
+    parser.add_argument("--strokes", nargs="+", default=["1", "0.5", "0.33"], help="--stroke values besides native")
     parser.add_argument("--clip", type=Path, help="a photo of at least 3840x2160 to pan a 4K clip across")
     parser.add_argument("--clip-frames", type=int, default=48)
     parser.add_argument("--native-clip-frames", type=int, default=4)
