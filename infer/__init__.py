@@ -4,7 +4,7 @@
     from brushwork.infer import Stylizer, StrokeScale, stylize_file, stylize_frames
     stylizer = Stylizer("starry.onnx")
     out = stylizer(frame)                                   # uint8 (H, W, 3) RGB -> same shape, native scale
-    stylizer = StrokeScale(Stylizer("starry.onnx"))         # strokes at the trained scale at any size (as the CLI)
+    stylizer = StrokeScale(Stylizer("starry.onnx"))         # the same strokes at any picture size (as the CLI)
     picture = stylizer("photo.jpg")                         # a path or PIL image -> PIL image, metadata in .info
     stylize_file("party.gif", "party_starry.gif", stylizer) # a picture file, animated or not, metadata kept
     for frame, out in stylize_frames("clip.mp4", stylizer): # a generator over a video's frames

@@ -91,7 +91,7 @@ def test_image_round_trip_keeps_the_size(client, fmt, media):
 def test_stroke_field_paints_at_the_trained_scale_or_native(client):
     """A picture larger than the model's working size is painted there and brought back to its own size (the
     stylize verb's default); stroke=native runs the network at full size; a bad value is a 422 line."""
-    photo = np.random.default_rng(0).integers(0, 256, (300, 420, 3), dtype=np.uint8)  # 126 kpx > 106 kpx scenes
+    photo = np.random.default_rng(0).integers(0, 256, (1000, 1200, 3), dtype=np.uint8)  # > 9 x 106 kpx scenes
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, "PNG")
 

@@ -2,7 +2,7 @@
 
     contract.py     what an exported file looks like: names, stride, edge margin, metadata keys, the tile graph
     session.py      Stylizer: one session over an exported file (and OnnxModel, what every stylizer answers)
-    stroke.py       StrokeScale: strokes at the trained scale at any size (the working size, guided back up)
+    stroke.py       StrokeScale: the same strokes against the picture at any size (the working size, then back up)
     upsample.py     the painting back at full size with the photo's fine detail
     padding.py      frames smaller than the network takes: padded, run, cropped back
     tiling.py       TiledStylizer: any size in bounded memory, exactly as one run would, layer by layer

@@ -143,7 +143,7 @@ async def thumbnail(request, server: Server):
 async def stylize(request, server: Server):
     """
     summary: Stylize one image. Form fields file (the image), style, strength (0-1), preserve_color
-      (luminance or histogram), stroke (1 = the model's own stroke size at any picture size, 2 = twice as large,
+      (luminance or histogram), stroke (1 = the same stroke size against the picture at any size, 2 = twice as large,
       native = the network at full resolution; the server's --stroke if left out). Returns the image in the same
       format (JPEG, WebP) or PNG, without metadata.
     responses: {200: {description: the stylized image}, 413: {description: upload too large},
@@ -254,7 +254,7 @@ def stroke_of(fields: dict[str, str], server: Server) -> float | None:
         return parse_stroke(fields.get("stroke") or server.config.stroke)
     except BrushworkError:
         raise ServeError(422, f"stroke {echo(fields.get('stroke'))}: give a number from 0.05 to 20 (1 = the "
-                              "model's own size) or native") from None
+                              "default size) or native") from None
 
 
 def encode(frame, fmt: str | None) -> tuple[bytes, str, str]:

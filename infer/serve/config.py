@@ -29,8 +29,8 @@ class ServeConfig:
                                  group=MODELS, metavar="DIR")
     device: str = option("auto", "auto, cpu, cuda or cuda:N", group=MODELS)
     threads: int | None = option(None, "CPU threads for the model (default: one per core)", group=MODELS)
-    stroke: str = option("1", "stroke size unless a request says (form field stroke): 1 = the model's own against "
-                         "the scene at any picture size, 2 = twice as large, native = the network at full "
+    stroke: str = option("1", "stroke size unless a request says (form field stroke): 1 = the same against the "
+                         "picture at any size (as `stylize`), 2 = twice as large, native = the network at full "
                          "resolution", group=MODELS, metavar="S")
     web_runtime: Path | None = option(None, "serve onnxruntime-web for the page's Live from this folder (e.g. "
                                       "web/node_modules/onnxruntime-web/dist after `npm ci --prefix web`), for "

@@ -41,10 +41,11 @@ class StylizeConfig:
     max_memory: str | None = option(None, "stay under SIZE, e.g. 2GB, 512MB (layer outputs that do not fit go to "
                                     "temporary files)", group=RUNTIME, metavar="SIZE")
 
-    stroke: str = option("1", "stroke size: 1 = as the model learned it against the scene, whatever the picture's "
-                         "size (a larger picture is painted at the model's working size and brought back to full "
-                         "size with its own fine detail); 2 = twice as large, 0.5 = half; native = the network at "
-                         "full resolution (strokes shrink as pictures grow)", group=LOOK, metavar="S")
+    stroke: str = option("1", "stroke size against the picture, the same at any picture size: a larger picture is "
+                         "painted at the model's working size (3x the side of the scenes it trained on, about 1 Mpx "
+                         "for 256 px crops) and brought back to full size with its own fine detail; 2 = twice as "
+                         "large, 0.5 = half, 3 = the trained scene size; native = the network at full resolution "
+                         "(strokes shrink as pictures grow)", group=LOOK, metavar="S")
     max_side: int | None = option(None, "resize so the longest side is at most this (default: keep size)",
                                   group=LOOK)
     preserve_color: str | None = option(None, "keep the input's colours: luminance (YCbCr) or histogram (colour "
