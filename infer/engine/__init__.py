@@ -1,7 +1,7 @@
 """The ONNX engine: a frame in, a frame out, with onnxruntime (no torch, no flags).
 
     contract.py     what an exported file looks like: names, stride, edge margin, metadata keys, the tile graph
-    session.py      Stylizer: one session over an exported file (and OnnxModel, what every stylizer answers)
+    session.py      Stylizer: one session over an exported file (Frames: the calls every stylizer answers)
     stroke.py       StrokeScale: the same strokes against the picture at any size (the working size, then back up)
     upsample.py     the painting back at full size with the photo's fine detail
     padding.py      frames smaller than the network takes: padded, run, cropped back

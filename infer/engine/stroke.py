@@ -59,7 +59,7 @@ class StrokeScale(Frames):
     def __init__(self, stylizer: StylizerLike, stroke: float | str | None = 1.0):
         self.stylizer = stylizer
         self.path, self.provider, self.metadata = stylizer.path, stylizer.provider, stylizer.metadata
-        self.stroke = parse_stroke(stroke) if isinstance(stroke, str) else stroke
+        self.stroke = None if stroke is None else parse_stroke(stroke)  # a number is checked as a flag would be
         scene = scene_pixels(training_scale(self.metadata))
         self.pixels = None if self.stroke is None else scene * (SCREEN / self.stroke) ** 2
 
