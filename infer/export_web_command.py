@@ -66,9 +66,7 @@ def choose_model(cfg: ExportWebConfig) -> tuple[Path, str, str]:
 
     path = Path(cfg.model)
     if path.suffix.lower() == ".onnx":
-        if not path.is_file():
-            raise BrushworkError(f"{path}: no such model file")
-        check_model(path)
+        check_model(path)  # a missing file too: the runtime's own one-line error
         return path, path.stem, ""
     entry = next((s for s in list_styles() if s["name"] == cfg.model), None)
     if entry is None:
