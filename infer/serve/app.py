@@ -60,6 +60,8 @@ class Server:
         self.catalogue = Catalogue(config)
         self.jobs = Jobs(self.runner, self.catalogue, config.keep_results_s, max_frames=config.max_frames,
                          max_results_bytes=config.max_results_bytes)
+        # the onnxruntime-web files Live may fetch (--web-runtime), listed once: the folder is checked at start-up
+        self.web_runtime = {p.name: p for p in runtime_files(config.web_runtime)} if config.web_runtime else {}
 
     def close(self) -> None:
         self.jobs.close()
@@ -103,7 +105,7 @@ async def web_file(request, server: Server):
     name = request.path_params["name"]
     if name == "live.js":
         return FileResponse(STATIC / "live.js", media_type="text/javascript", headers=ISOLATION)
-    files = {p.name: p for p in runtime_files(server.config.web_runtime)} if server.config.web_runtime else {}
+    files = server.web_runtime
     if request.path_params.get("folder") != "ort" or name not in files:
         raise ServeError(404, f"GET {echo(request.url.path)}: no such file" + (
             "" if files else " (this server has no --web-runtime: the page loads onnxruntime-web from its public URL)"))
