@@ -71,7 +71,7 @@ def main() -> None:
         photo = np.asarray(resize_to_side(open_rgb(path), args.size), dtype=np.uint8)
         content = to_tensor(photo, CPU)
         images[path.name] = {"photo": photo}
-        row = {"photo": path.name, "results": {"photo": {"total": float("nan")}}}
+        row = {"photo": path.name, "results": {}}
         own, grey = _unweighted(loss, content, photo), _unweighted(loss, content, np.full_like(photo, 128))
         for balance in balances:
             loss.style_weight = unit * balance
@@ -82,7 +82,7 @@ def main() -> None:
             terms = _unweighted(loss, content, image)
             name = f"balance {balance:g}"
             images[path.name][name] = image
-            row["results"][name] = {"total": float("nan"), "style_weight": loss.style_weight,
+            row["results"][name] = {"style_weight": loss.style_weight,
                                     "painting": 1 - terms["style"] / own["style"],
                                     "photo": 1 - terms["content"] / grey["content"], "seconds": seconds}
             print(f"{path.name} {name} (style weight {loss.style_weight:.4g}): painting "
@@ -92,8 +92,8 @@ def main() -> None:
         rows.append(row)
 
     columns = ["photo", *[f"balance {b:g}" for b in balances], "painting"]
-    report = {"photos": [{"photo": r["photo"], "results": {}} for r in rows]}
-    Image.fromarray(contact_sheet(images, columns, report)).save(args.out / "sheet.jpg", quality=92)
+    unlabelled = {"photos": [{"photo": r["photo"], "results": {}} for r in rows]}  # cells named, no loss printed
+    Image.fromarray(contact_sheet(images, columns, unlabelled)).save(args.out / "sheet.jpg", quality=92)
     summary = {"style": str(args.style), "size": args.size, "steps": args.steps, "unit_style_weight": unit,
                "balances": balances, "photos": rows}
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
