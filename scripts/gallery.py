@@ -38,18 +38,20 @@ def main() -> None:
     print(f"wrote {args.output}: {len(rows)} photos x {len(styles)} styles")
 
 
-def _sheet(rows: list[list[np.ndarray]], labels: list[str], side: int) -> Image.Image:
-    """Each image centred in a side x side cell; the column labels on top."""
-    sheet = Image.new("RGB", (len(labels) * side, LABEL + len(rows) * side), "white")
+def _sheet(rows: list[list[np.ndarray]], labels: list[str], side: int, gap: int = 4) -> Image.Image:
+    """Each image centred in a cell `side` wide and as tall as its row's tallest image; the column labels on top."""
+    heights = [max(image.shape[0] for image in row) for row in rows]
+    sheet = Image.new("RGB", (len(labels) * (side + gap) - gap, LABEL + sum(heights) + gap * (len(rows) - 1)), "white")
     draw = ImageDraw.Draw(sheet)
     for c, label in enumerate(labels):
-        draw.text((c * side + 6, 4), label, fill="black")
-    for r, row in enumerate(rows):
+        draw.text((c * (side + gap) + 6, 4), label, fill="black")
+    top = LABEL
+    for row, height in zip(rows, heights):
         for c, image in enumerate(row):
             h, w = image.shape[:2]
-            sheet.paste(Image.fromarray(image), (c * side + (side - w) // 2, LABEL + r * side + (side - h) // 2))
+            sheet.paste(Image.fromarray(image), (c * (side + gap) + (side - w) // 2, top + (height - h) // 2))
+        top += height + gap
     return sheet
-
 
 if __name__ == "__main__":
     main()
