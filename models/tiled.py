@@ -33,12 +33,14 @@ each with its own inputs and outputs; an input left out takes a tiny default, so
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from .. import BrushworkError
@@ -119,10 +121,14 @@ class _Program:
                            "stats": len(self.convs) - 1, "channels": norm.num_features})
 
 
-def build_graph(net: TransformerNet):
-    """The ONNX model (no metadata yet) with one branch per conv step and per norm step, and the program."""
+def build_graph(net: TransformerNet, *, half_weights: bool = False):
+    """The ONNX model (no metadata yet) with one branch per conv step and per norm step, and the program.
+
+    half_weights: store the convolutions' weights in float16, widened by a Cast at load (half the file; the
+    arithmetic stays float32). Exact only for weights that are float16 values already (export_tiled rounds them).
+    """
     steps, convs, norms = program(net)
-    graph = _Graph()
+    graph = _Graph(half_weights)
     for step in steps:
         if step["op"] == "conv":
             graph.conv_branch(step, *convs[step["index"]])
@@ -145,14 +151,24 @@ class _Graph:
     Names are prefixed by the step: c{i}_ for conv step i, n{j}_ for norm step j (see the module docstring).
     """
 
-    def __init__(self):
+    def __init__(self, half_weights: bool = False):
         self.nodes, self.inputs, self.outputs, self.inits = [], [], [], []
+        self.half_weights = half_weights
 
     def const(self, name: str, array: np.ndarray) -> str:
         from onnx import numpy_helper
 
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
+
+    def weight(self, name: str, tensor: torch.Tensor) -> str:
+        """A parameter as a float32 value in the graph, stored as float16 when the graph keeps half weights."""
+        from onnx import TensorProto
+
+        array = tensor.detach().numpy()
+        if not self.half_weights:
+            return self.const(name, array.astype(np.float32))
+        return self.node("Cast", [self.const(f"{name}16", array.astype(np.float16))], name, to=TensorProto.FLOAT)
 
     def input(self, name: str, default: np.ndarray, dims: list) -> str:
         """An input that is also an initializer may be left out of a run: it then takes this tiny default."""
@@ -240,8 +256,7 @@ class _Graph:
 
     def _convolve(self, p: str, step: dict, x: str, conv: nn.Conv2d) -> str:
         """The valid convolution, {p}_conv; after upsampling without its outermost ring."""
-        weight = self.const(f"{p}_w", conv.weight.detach().numpy().astype(np.float32))
-        bias = self.const(f"{p}_b", conv.bias.detach().numpy().astype(np.float32))
+        weight, bias = self.weight(f"{p}_w", conv.weight), self.weight(f"{p}_b", conv.bias)
         k, s = step["kernel"], step["stride"]
         if not step["upsample"]:
             return self.node("Conv", [x, weight, bias], f"{p}_conv", kernel_shape=[k, k], strides=[s, s])
@@ -273,10 +288,12 @@ class _Graph:
         self.output(f"{p}_y", [1, f"{p}_oh", f"{p}_ow", 3])
 
 
-def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> None:
+def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict, *, half_weights: bool = False) -> None:
     """Write the tile graph of `model` beside the main export: `starry.onnx` -> `starry.tiled.onnx`.
 
     `metadata` (the main export's dict) goes into metadata_props, plus the program the runtime interprets.
+    half_weights (beside an fp16 export): the convolutions' weights rounded to float16, as the fp16 graph has them,
+    and stored so (half the file, the wheel's largest part); the arithmetic stays float32 and exact to this graph.
     Checked with onnx.checker and against torch (the runtime, layer by layer in small strips, on a 68x92 image).
     """
     import onnx
@@ -284,9 +301,16 @@ def export_tiled(model: nn.Module, path: str | os.PathLike, metadata: dict) -> N
     from .export import save_model_atomic, set_metadata
 
     net = model.cpu().float().eval()
-    proto, steps = build_graph(net)
+    if half_weights:  # the twin that parity is checked against carries the same rounded weights
+        net = copy.deepcopy(net)
+        with torch.no_grad():
+            for conv in (m for m in net.modules() if isinstance(m, nn.Conv2d)):
+                for param in (conv.weight, conv.bias):
+                    param.copy_(param.half().float())
+    proto, steps = build_graph(net, half_weights=half_weights)
     set_metadata(proto, {**{str(k): v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()},
-                         TILED_IO_KEY: TILED_IO, TILED_FORMAT_KEY: TILED_FORMAT, TILED_PROGRAM_KEY: json.dumps(steps)})
+                         TILED_IO_KEY: TILED_IO, TILED_FORMAT_KEY: TILED_FORMAT, TILED_PROGRAM_KEY: json.dumps(steps),
+                         "tiled_weights": "fp16" if half_weights else "fp32"})
     onnx.checker.check_model(proto, full_check=True)
     target = tiled_path(path)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # checked before it is put in place

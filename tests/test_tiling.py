@@ -6,6 +6,7 @@ A tiny random network keeps export fast; 12-32 px strips and tiles on a 70x101 i
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -80,6 +81,27 @@ def test_a_net_with_an_unbounded_output_too(tmp_path, photo):
     export_tiled(net, tmp_path / "linear.onnx", {"arch": "tiny"})
     out = TiledStylizer(tmp_path / "linear.onnx", device="cpu", tile=24)(photo)
     assert np.abs(out - torch_untiled(net, photo)).max() <= 0.51
+
+
+def test_half_weights_store_the_convolutions_in_fp16_and_compute_the_rounded_network(tiny_net, tmp_path, photo):
+    """Beside an fp16 export the tile graph keeps the convolutions' weights as fp16 (half the file) and computes,
+    in float32, the network with exactly those rounded weights: not the unrounded one's image to the bit."""
+    export_tiled(tiny_net, tmp_path / "half.onnx", {"arch": "tiny"}, half_weights=True)
+    proto = onnx.load(str(tiled_path(tmp_path / "half.onnx")))
+    kinds = {i.name: i.data_type for i in proto.graph.initializer}
+    assert kinds["c0_w16"] == TensorProto.FLOAT16 and "c0_w" not in kinds
+    assert all(kinds[n] != TensorProto.FLOAT for n in kinds if n.endswith(("_w16", "_b16")))
+    assert {p.key: p.value for p in proto.metadata_props}["tiled_weights"] == "fp16"
+    rounded = copy.deepcopy(tiny_net)
+    with torch.no_grad():
+        for conv in (m for m in rounded.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.weight.copy_(conv.weight.half().float())
+            conv.bias.copy_(conv.bias.half().float())
+    out = TiledStylizer(tmp_path / "half.onnx", device="cpu", tile=24)(photo)
+    assert np.abs(out - torch_untiled(rounded, photo)).max() <= 0.51
+    full = tiled_path(tmp_path / "full.onnx")
+    export_tiled(tiny_net, tmp_path / "full.onnx", {"arch": "tiny"})
+    assert {p.key: p.value for p in onnx.load(str(full)).metadata_props}["tiled_weights"] == "fp32"
 
 
 def test_activations_spilled_to_a_file_give_the_same_image(model_path, photo, tmp_path, monkeypatch):
