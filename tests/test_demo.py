@@ -39,6 +39,18 @@ def test_demo_writes_photo_clip_and_sheet_per_style(shipped, tmp_path):
         assert len(dst.streams.audio) == 1  # the sound is kept
 
 
+def test_demo_clip_runs_the_student_on_a_cpu_and_the_photo_the_full_model(shipped, tmp_path, capsys,
+                                                                           make_invert_model):
+    """As `brushwork stylize` on a CPU: the clip through the style's student, the photo through its full model."""
+    make_invert_model(shipped / "negative.fast.onnx")
+    index = json.loads((shipped / "index.json").read_text())
+    index["styles"][0]["student"] = "negative.fast.onnx"
+    (shipped / "index.json").write_text(json.dumps(index))
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--style", "negative", "--device", "cpu"]) == 0
+    assert "negative (negative.fast.onnx):" in capsys.readouterr().err
+    assert (tmp_path / "demo" / "clip_negative.mp4").is_file() and (tmp_path / "demo" / "photo_negative.jpg").is_file()
+
+
 def test_demo_refuses_to_overwrite_and_unknown_styles(shipped, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--no-video", "--style", "negative"]) == 0
