@@ -22,13 +22,12 @@ from PIL import Image
 from brushwork.data.images import open_rgb, resize_to_side
 from brushwork.infer import Stylizer
 from brushwork.styles import style_path
+from brushwork.train.evaluate.edges import BAND, luma_laplacian
 
 
 def sky_roughness(rgb: np.ndarray, rows: int) -> float:
-    """mean |4-neighbour Laplacian| of the grey level (0-255) over the top `rows` rows, borders excluded."""
-    grey = rgb[:rows].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    lap = 4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
-    return float(np.abs(lap).mean())
+    """mean |Laplacian| of the grey level (0-255) over the top `rows` rows (the outer 3 px left out: edges.py)."""
+    return float(luma_laplacian(rgb[:rows])[BAND:-BAND, BAND:-BAND].mean())
 
 
 def onnx_file(model: str, scratch: Path) -> Path:

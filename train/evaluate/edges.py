@@ -15,14 +15,18 @@ import numpy as np
 BAND = 3  # pixels along each edge
 
 
+def luma_laplacian(image: np.ndarray) -> np.ndarray:
+    """|Laplacian| (4-neighbour, reflected at the border) of the luminance of uint8 or float (H, W, 3) RGB."""
+    luma = np.asarray(image, dtype=np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return np.abs(cv2.Laplacian(luma, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT_101))
+
+
 def edge_roughness(image: np.ndarray, band: int = BAND) -> float:
     """mean |Laplacian| of the outer `band` pixels / that of the rest; uint8 or float (H, W, 3) RGB."""
-    rgb = np.asarray(image, dtype=np.float32)
-    h, w = rgb.shape[:2]
+    h, w = image.shape[:2]
     if min(h, w) <= 4 * band:
         raise ValueError(f"a {w}x{h} picture is too small to tell its {band}-pixel border from its interior")
-    luma = rgb @ np.float32([0.299, 0.587, 0.114])
-    lap = np.abs(cv2.Laplacian(luma, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT_101))
+    lap = luma_laplacian(image)
     inner = lap[band:-band, band:-band]
     border_sum = lap.sum() - inner.sum()
     border_mean = border_sum / (h * w - inner.size)
