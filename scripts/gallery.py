@@ -53,5 +53,6 @@ def _sheet(rows: list[list[np.ndarray]], labels: list[str], side: int, gap: int 
         top += height + gap
     return sheet
 
+
 if __name__ == "__main__":
     main()
