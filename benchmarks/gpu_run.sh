@@ -51,6 +51,9 @@ fi
 INIT=${INIT:-starry_night}  # the shipped style (a .pt, run folder or .onnx works too)
 elapsed() { echo $(( $(date +%s) - START )); }
 stage() { echo "== [$(elapsed)s] $*" | tee -a "$LOG/stages.txt"; }
+# results.tgz, rewritten after each stage so that a late timeout keeps what is done: reports, sheets, logs, configs
+pack_results() { tar -czf "$OUT/results.tgz" --exclude='*.pt' --exclude='samples' --exclude='images' \
+  --exclude='checkpoints' --exclude='events.*' -C "$WORK" "$@"; }
 
 stage "environment"
 { nvidia-smi 2>&1 | head -15; $PY -c "import brushwork; print('brushwork from', brushwork.__file__)"
@@ -117,7 +120,7 @@ for model in sorted(Path(sys.argv[1]).glob("*/model.pt")):
 PY
 (cd "$WORK/runs" && models=(*/model_fp16.pt) && for ((i = 0; i < ${#models[@]}; i += 3)); do
   tar -cf "$OUT/models_$((i / 3)).tar" "${models[@]:i:3}"; done)
-tar -czf "$OUT/results.tgz" --exclude='*.pt' --exclude='samples' --exclude='images' --exclude='checkpoints' --exclude='events.*' -C "$WORK" runs logs
+pack_results runs logs
 ls -la "$OUT"
 
 stage "evaluate each model against Gatys on the held-out content photos"
@@ -131,7 +134,7 @@ for spec in $STYLES; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 grep -h -A12 "total" "$WORK"/eval/*/report.md 2>/dev/null | head -n 60
-tar -czf "$OUT/results.tgz" --exclude='*.pt' --exclude='samples' --exclude='images' --exclude='checkpoints' --exclude='events.*' -C "$WORK" runs eval logs
+pack_results runs eval logs
 
 
 # Whatever time is left trains each style's real-time CPU student (`brushwork distill`) side by side: a student is a
@@ -152,7 +155,7 @@ if [ "${STUDENTS:-1}" = 1 ] && [ $LEFT -ge 60 ]; then
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   (cd "$WORK" && tar -cf "$OUT/students.tar" students)
-  tar -czf "$OUT/results.tgz" --exclude='*.pt' --exclude='samples' --exclude='images' --exclude='checkpoints' --exclude='events.*' -C "$WORK" runs eval logs
+  pack_results runs eval logs
 fi
 
 if [ $DEVICE = cuda ] && [ "${SPEED:-1}" = 1 ] && [ "$(elapsed)" -lt 470 ]; then
@@ -160,7 +163,7 @@ if [ $DEVICE = cuda ] && [ "${SPEED:-1}" = 1 ] && [ "$(elapsed)" -lt 470 ]; then
   timeout $((530 - $(elapsed))) $BW bench train --device cuda --modes compiled --amp bf16 --batch-sizes 16 \
     --steps 10 --warmup 3 > "$LOG/bench_train_compiled.txt" 2>&1
   tail -n 4 "$LOG/bench_train_compiled.txt"
-  tar -czf "$OUT/results.tgz" --exclude='*.pt' --exclude='samples' --exclude='images' --exclude='checkpoints' --exclude='events.*' -C "$WORK" runs eval logs
+  pack_results runs eval logs
 fi
 stage "done"
 for f in "$LOG"/env.txt "$LOG"/bench_train*.txt "$LOG"/peer.txt "$LOG"/infer.txt "$LOG"/stages.txt "$WORK"/eval/*/report.md; do
