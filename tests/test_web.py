@@ -117,8 +117,9 @@ def shipped_model() -> Path:
 
 # (largest difference, mean, share of values more than 2 grey levels apart), measured: a trained network
 # (starry_night, fp16) at most 2 levels, mean 0.02; the tiny random networks, whose instance norms divide by small
-# variances, up to 11 levels, mean 0.12, 0.7 % of the values beyond 2.
-CASES = {"tiny fp32": (16, 0.2, 0.02), "tiny fp16": (16, 0.2, 0.02), "shipped": (3, 0.05, 0.001)}
+# variances, up to 14 levels, 0.5-0.7 % of the values beyond 2, and a mean that depends on the webcam frame caught
+# (the fake camera's pattern moves): 0.11-0.13 in six runs on an idle 2-core AMD Zen 4, 0.27 once in CI there (max 11).
+CASES = {"tiny fp32": (16, 0.35, 0.02), "tiny fp16": (16, 0.35, 0.02), "shipped": (3, 0.05, 0.001)}
 
 
 @pytest.mark.slow
@@ -144,5 +145,6 @@ def test_an_exported_site_paints_the_webcam_like_the_python_runtime(case, johnso
     expected = Stylizer(model, device="cpu")(frame)
     diff = np.abs(painted.astype(int) - expected)  # WASM and x86 kernels round differently
     most, mean, beyond = CASES[case]
-    assert diff.max() <= most and diff.mean() < mean and np.mean(diff > 2) < beyond, (diff.max(), diff.mean())
+    assert diff.max() <= most and diff.mean() < mean and np.mean(diff > 2) < beyond, \
+        (diff.max(), diff.mean(), np.mean(diff > 2))
     assert np.abs(painted.astype(int) - frame).mean() > 5  # and it did paint
