@@ -116,10 +116,11 @@ def shipped_model() -> Path:
 
 
 # (largest difference, mean, share of values more than 2 grey levels apart), measured: a trained network
-# (starry_night, fp16) at most 2 levels, mean 0.02; the tiny random networks, whose instance norms divide by small
-# variances, up to 14 levels, 0.5-0.7 % of the values beyond 2, and a mean that depends on the webcam frame caught
-# (the fake camera's pattern moves): 0.11-0.13 in six runs on an idle 2-core AMD Zen 4, 0.27 once in CI there (max 11).
-CASES = {"tiny fp32": (16, 0.35, 0.02), "tiny fp16": (16, 0.35, 0.02), "shipped": (3, 0.05, 0.001)}
+# (starry_night, fp16) at most 2 levels, none beyond 2; the tiny random networks, whose instance norms divide by small
+# variances, up to 14 levels, 0.5-0.7 % beyond 2. The mean (of mostly 1-level rounding differences) varies from run to
+# run, with the webcam frame caught (the fake camera's pattern moves) or the machine's state: on a 2-core AMD Zen 4,
+# starry_night 0.016-0.018 run alone and 0.076 once within .ci/run, the tiny nets 0.11-0.13 alone and 0.27 once in CI.
+CASES = {"tiny fp32": (16, 0.35, 0.02), "tiny fp16": (16, 0.35, 0.02), "shipped": (3, 0.12, 0.001)}
 
 
 @pytest.mark.slow
