@@ -34,19 +34,19 @@ if [ "${DRY:-0}" = 1 ]; then  # the same stages at toy sizes on the CPU
   DEVICE=cpu; BENCH="--size 64 --batch-sizes 2 --steps 2 --warmup 1"; PEER="--size 64 --steps 2 --warmup 1"
   TRAIN_BATCH=2; BUDGET=${BUDGET:-45}; EVAL="--size 64 --gatys-steps 3,5 --johnson-iterations 5 --limit 2"
   TRAIN_FLAGS=${TRAIN_FLAGS:-"--image-size 64 --style-size 64 --crop-area 0.6 1"}
-  STYLES=${STYLES:-"starry_night:starry_night:b3 great_wave:great_wave:1.1009481589117267:wip/great_wave_224px_balance10_8286steps.pt"}
+  STYLES=${STYLES:-"starry_night:starry_night:b3 great_wave:great_wave:1.1009481589117267:great_wave"}
   WORKERS=1
 else
   DEVICE=cuda; BENCH="--size 256 --batch-sizes 4 16 64 --steps 10 --warmup 3"; PEER="--size 256 --steps 20 --warmup 5"
   TRAIN_BATCH=${TRAIN_BATCH:-16}; BUDGET=${BUDGET:-300}; EVAL="--size 256 --gatys-steps 50,100 --johnson-iterations 200"
   # 224 px crops of 60-100 % of a photo: the scene at the scale of the 256 px held-out photos (docs/quality.md).
   TRAIN_FLAGS=${TRAIN_FLAGS:-"--image-size 224 --style-size 256 --crop-area 0.6 1 --lr 4e-4 --warmup-steps 20"}
-  # Each unshipped painting at the balance chosen on Gatys (docs/quality.md "How strong"), from its best weights;
-  # udnie at balance 10 (a third of the balance-30 weight) from its balance-30 weights. Not the_scream: more steps do
-  # not remove its blob, which its loss prefers (docs/quality.md "the_scream's blob"); give STYLES to include it.
-  STYLES=${STYLES:-"great_wave:great_wave:1.1009481589117267:wip/great_wave_224px_balance10_8286steps.pt
-    udnie:udnie:1.0824297396769172:wip/udnie_224px_balance30_1800steps.pt
-    woman_with_hat_matisse:woman_with_hat_matisse:0.23792289340939568:wip/woman_with_hat_matisse_224px_balance3_1793steps.pt"}
+  # Each unshipped painting at the balance chosen on Gatys (docs/quality.md "How strong"), from its best weights in
+  # wip/ (udnie at balance 10). Not the_scream: more steps do not remove its blob, which its loss prefers
+  # (docs/quality.md "the_scream's blob"); give STYLES to include it. Run gpu_prepare.sh after
+  # scripts/photos_from_gcompris.py: 199 photos instead of 77 (docs/quality.md "More photos").
+  STYLES=${STYLES:-"woman_with_hat_matisse:woman_with_hat_matisse:0.23792289340939568:wip/woman_with_hat_matisse_224px_balance3_7125steps.pt
+    udnie:udnie:1.0824297396769172:wip/udnie_224px_balance10_4755steps.pt"}
   WORKERS=${WORKERS:-2}
 fi
 INIT=${INIT:-starry_night}  # the shipped style (a .pt, run folder or .onnx works too)
