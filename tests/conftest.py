@@ -211,15 +211,31 @@ def fault_driver(tmp_path):
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # This sandbox (and CI) runs as root without a GPU or network: no sandbox, no GPU, nothing fetched in the background;
-# a fake webcam (a moving test pattern) that the page may use without asking.
+# a fake webcam that the page may use without asking, showing one still photo (fake_camera_file below).
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 WEB = Path(__file__).resolve().parents[1] / "web"
 
 
+@pytest.fixture(scope="session")
+def fake_camera_file(tmp_path_factory) -> Path:
+    """The package's sample photo as a one-frame Y4M video (I420, 320x240) for Chromium's fake webcam. Chromium's own
+    test pattern moves, so each run compared a different frame and the mean rounding difference between the browser
+    and Python varied with it (0.11-0.27 for the same model, tests/test_web.py); a still photo makes it one number."""
+    from PIL import Image
+
+    photo = Image.open(Path(__file__).resolve().parents[1] / "data" / "samples" / "photo.jpg").convert("RGB")
+    w, h = 320, 240
+    y, cb, cr = photo.resize((w, h), Image.Resampling.LANCZOS).convert("YCbCr").split()
+    chroma = [c.resize((w // 2, h // 2), Image.Resampling.BOX).tobytes() for c in (cb, cr)]
+    path = tmp_path_factory.mktemp("camera") / "photo.y4m"
+    path.write_bytes(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\nFRAME\n".encode() + y.tobytes() + b"".join(chroma))
+    return path
+
+
 @pytest.fixture
-def browser():
+def browser(fake_camera_file):
     """Headless Chromium driven by playwright (the system's browser: playwright never downloads one)."""
     executable = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if executable is None:
@@ -227,7 +243,8 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra has it)")
     with sync_api.sync_playwright() as p:
         try:
-            browser = p.chromium.launch(executable_path=executable, args=BROWSER_FLAGS, headless=True)
+            browser = p.chromium.launch(executable_path=executable, headless=True, args=[
+                *BROWSER_FLAGS, f"--use-file-for-fake-video-capture={fake_camera_file}"])
         except sync_api.Error as e:
             pytest.skip(f"{executable} did not start: {str(e).strip().splitlines()[0][:200]}")
         yield browser
