@@ -134,7 +134,7 @@ def test_johnson_protocol_counts_the_iterations_to_a_loss(style_path):
 
     def recording(self, image, targets):
         terms = real_forward(self, image, targets)
-        totals.append(float(terms.total))
+        totals.append(float(terms.total.detach()))
         return terms
 
     PerceptualLoss.forward = recording
