@@ -50,7 +50,7 @@ def pictures(blob: bytes):
         while start >= 0:
             picture = decoded(blob[start:])
             if picture is not None:
-                yield start, picture
+                yield picture
             start = blob.find(signature, start + len(signature))
 
 
@@ -60,7 +60,7 @@ def extract(rcc_dir: Path, out: Path, source: str) -> int:
     rows = []
     for activity in ACTIVITIES:
         blob = (rcc_dir / f"{activity}.rcc").read_bytes()
-        kept = [im for _, im in pictures(blob) if min(im.size) >= MIN_SIDE]
+        kept = [im for im in pictures(blob) if min(im.size) >= MIN_SIDE]
         for i, im in enumerate(kept):
             im.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
             name = f"gcompris__{activity}_{i:02d}.jpg"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from brushwork.cli import main as brushwork
@@ -76,8 +77,6 @@ def ship_student(source: Path, student: Path) -> dict:
         _, ckpt = load_for_export(source)
         return {"arch": ckpt.get("arch"), "steps": ckpt.get("step"),
                 "image_size": (ckpt.get("config") or {}).get("image_size")}
-    import shutil
-
     import onnx
 
     tiled = source.with_name(source.name.removesuffix(".onnx") + ".tiled.onnx")
