@@ -207,6 +207,23 @@ def fault_driver(tmp_path):
     return path
 
 
+# ---- the repository's scripts/ (not a package) ----------------------------------------------------------------------
+
+@pytest.fixture
+def load_script():
+    """`load_script("ship_style")`: the module scripts/ship_style.py, imported from its file."""
+    import importlib.util
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
 # ---- a real browser ---------------------------------------------------------------------------------------------
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

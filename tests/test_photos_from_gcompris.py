@@ -1,20 +1,9 @@
 """scripts/photos_from_gcompris.py: photographs found inside Qt resource files by their signatures."""
 
-import importlib.util
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "photos_from_gcompris.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("photos_from_gcompris", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def encoded(size, fmt, seed):
@@ -24,8 +13,8 @@ def encoded(size, fmt, seed):
     return buf.getvalue()
 
 
-def test_pictures_are_found_between_other_data_and_small_ones_dropped(tmp_path):
-    script = load_script()
+def test_pictures_are_found_between_other_data_and_small_ones_dropped(tmp_path, load_script):
+    script = load_script("photos_from_gcompris")
     junk = b"qres\x00\x00" + b"RIFF\x10\x00\x00\x00WAVEfmt " + b"\xff\xd8\xff\x00broken" + bytes(range(256))
     rcc = {activity: junk for activity in script.ACTIVITIES}
     rcc["explore_monuments"] = (junk + encoded((400, 320), "JPEG", 0) + junk + encoded((1500, 600), "WEBP", 1)

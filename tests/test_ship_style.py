@@ -1,21 +1,11 @@
 """scripts/ship_style.py: a student brought back as an .onnx (what a GPU run returns) ships with its tile graph and
 its training record read from the file's metadata."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from brushwork.cli import main
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_style.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("ship_style", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -34,8 +24,8 @@ def student_checkpoint(tmp_path) -> Path:
     return path
 
 
-def test_a_student_onnx_ships_with_its_tile_graph_and_record(student_checkpoint, tmp_path):
-    ship_style = load_script()
+def test_a_student_onnx_ships_with_its_tile_graph_and_record(student_checkpoint, tmp_path, load_script):
+    ship_style = load_script("ship_style")
     exported = tmp_path / "gpu" / "test.fast.onnx"
     exported.parent.mkdir()
     assert main(["export", str(student_checkpoint), "-o", str(exported)]) == 0  # and test.fast.tiled.onnx beside it
@@ -50,8 +40,8 @@ def test_a_student_onnx_ships_with_its_tile_graph_and_record(student_checkpoint,
     assert (shipped.parent / tiled).read_bytes() == (exported.parent / tiled).read_bytes()
 
 
-def test_a_student_onnx_without_its_tile_graph_is_refused(student_checkpoint, tmp_path):
-    ship_style = load_script()
+def test_a_student_onnx_without_its_tile_graph_is_refused(student_checkpoint, tmp_path, load_script):
+    ship_style = load_script("ship_style")
     exported = tmp_path / "test.fast.onnx"
     assert main(["export", str(student_checkpoint), "-o", str(exported), "--no-tiling"]) == 0
     with pytest.raises(SystemExit, match="tile graph test.fast.tiled.onnx is missing"):
