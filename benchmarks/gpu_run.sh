@@ -42,8 +42,9 @@ else
   # 224 px crops of 60-100 % of a photo: the scene at the scale of the 256 px held-out photos (docs/quality.md).
   TRAIN_FLAGS=${TRAIN_FLAGS:-"--image-size 224 --style-size 256 --crop-area 0.6 1 --lr 4e-4 --warmup-steps 20"}
   # Each unshipped painting at the balance chosen on Gatys (docs/quality.md "How strong"), from its best weights in
-  # wip/ (udnie at balance 10). Not the_scream: more steps do not remove its blob, which its loss prefers
-  # (docs/quality.md "the_scream's blob"); give STYLES to include it. Run gpu_prepare.sh after
+  # wip/ (udnie at balance 10). The shipped ones only when STYLES names them (e.g.
+  # the_scream:the_scream:0.36011803795914016:the_scream); more steps will not remove the_scream's flat-sky glow,
+  # which its loss prefers (docs/quality.md "the_scream's blob"). Run gpu_prepare.sh after
   # scripts/photos_from_gcompris.py: 199 photos instead of 77 (docs/quality.md "More photos").
   STYLES=${STYLES:-"woman_with_hat_matisse:woman_with_hat_matisse:0.23792289340939568:wip/woman_with_hat_matisse_224px_balance3_7125steps.pt
     udnie:udnie:1.0824297396769172:wip/udnie_224px_balance10_4755steps.pt"}

@@ -38,6 +38,8 @@ def main() -> None:
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--student", help="the style's `brushwork distill` run directory (shipped fp32: on CPUs "
                         "without VNNI int8 gains little for small nets, docs/benchmarks.md)")
+    parser.add_argument("--limitations", help="what looking at it next to Gatys found wrong, in one sentence: "
+                        "`brushwork styles` and `brushwork info` show it with the measured quality")
     args = parser.parse_args()
     model = STYLES / f"{args.name}.onnx"
     if brushwork(["export", args.run, "-o", str(model), "--fp16", "--overwrite"]) != 0:
@@ -49,6 +51,8 @@ def main() -> None:
     config = ckpt.get("config") or {}
     quality = quality_record(json.loads(Path(args.evaluation).read_text()))
     quality.update(images=int(args.images), hours=float(args.hours), hardware=args.hardware)
+    if args.limitations:
+        quality["limitations"] = args.limitations
     record_quality(model, quality)
     entry = {"name": args.name, "file": model.name, "tiled_file": f"{args.name}.tiled.onnx", "title": args.title,
              "artist": args.painter, "year": args.year, "painting_source": args.source, "licence": args.licence,

@@ -47,7 +47,8 @@ def default_style(folder: Path | None = None) -> str:
 
 def quality_line(entry: dict) -> str:
     """A shipped style's measured quality, a few lines (scripts/ship_style.py records it from `brushwork evaluate`):
-    its loss on held-out photos against the Gatys optimizer's and its edges, Johnson et al.'s figure, its training."""
+    its loss on held-out photos against the Gatys optimizer's and its edges, Johnson et al.'s figure, its training,
+    and what looking at it next to Gatys found wrong, where something was."""
     q = entry.get("quality")
     if not q:
         return "quality not measured"
@@ -59,6 +60,8 @@ def quality_line(entry: dict) -> str:
         lines.append(f"as good as neural-style's L-BFGS from noise after {q['johnson_iterations']:g} iterations "
                      "(Johnson et al.'s nets: 50-100)")
     lines.append(f"trained on {q['images']:,} images in {q['hours']:g} h, {q['hardware']}")
+    if q.get("limitations"):
+        lines.append(f"known limitation: {q['limitations']}")
     return "\n".join(lines)
 
 

@@ -104,10 +104,13 @@ def test_styles_prints_the_measured_quality(shipped, capsys):
     index = json.loads((shipped / "index.json").read_text())
     index["styles"][0]["quality"] = {"ratio_gatys100": 1.7, "ratio_gatys50": 1.62, "johnson_iterations": 40.0,
                                      "edge_roughness": 0.95, "photos": 5, "size": 256, "images": 60000,
-                                     "hours": 8.5, "hardware": "2-core CPU"}
+                                     "hours": 8.5, "hardware": "2-core CPU",
+                                     "limitations": "a smooth glow in flat skies"}
     (shipped / "index.json").write_text(json.dumps(index))
     assert main(["styles"]) == 0
     lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
     assert lines[1] == "loss 1.70x Gatys@100 on 5 held-out photos at 256 px; edge roughness 0.95 (photos ~0.85)"
     assert lines[2].startswith("as good as neural-style's L-BFGS from noise after 40 iterations")
     assert lines[3] == "trained on 60,000 images in 8.5 h, 2-core CPU"
+    assert lines[4] == "known limitation: a smooth glow in flat skies"
+    assert lines[5].startswith("also_negative")  # a style without one has no such line
