@@ -26,6 +26,7 @@ from pathlib import Path
 
 from brushwork.cli import main as brushwork
 from brushwork.models.export import load_for_export
+from brushwork.models.shared_weights import share_weights
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
@@ -68,7 +69,17 @@ def main() -> None:
     styles = json.loads(index_path.read_text())["styles"] if index_path.is_file() else []
     styles = [s for s in styles if s["name"] != args.name] + [entry]
     index_path.write_text(json.dumps({"styles": styles}, indent=2) + "\n")
+    share_tile_graphs(args.name)
     print(f"shipped {args.name}: {model} ({model.stat().st_size / 1e6:.1f} MB), index {index_path}")
+
+
+def share_tile_graphs(name: str) -> None:
+    """The last step, once the model files are final: each tile graph reads its weights from the model beside it
+    (models/shared_weights.py), so the wheel carries them once."""
+    for model in (STYLES / f"{name}.onnx", STYLES / f"{name}.fast.onnx"):
+        if model.is_file():
+            saved = share_weights(model.with_name(model.name.removesuffix(".onnx") + ".tiled.onnx"), model)
+            print(f"{model.name}: its tile graph reads {saved / 1e6:.1f} MB of weights from it")
 
 
 def ship_student(source: Path, student: Path) -> dict:

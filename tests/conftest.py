@@ -284,3 +284,20 @@ def ort_web() -> Path:
         if done.returncode:
             pytest.skip(f"npm ci could not install onnxruntime-web: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
     return check_runtime_dir(dist)
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path) -> Path:
+    """A small johnson-light training checkpoint (width 8, two residual blocks): exports in a second."""
+    import torch
+
+    from brushwork.models.checkpoint import save_checkpoint
+    from brushwork.models.transformer_net import build_transformer
+
+    kwargs = {"width": 8, "depth": 2, "output": "tanh"}
+    net = build_transformer("johnson-light", **kwargs)
+    path = tmp_path / "student.pt"
+    save_checkpoint(path, {"kind": "model", "arch": "johnson-light", "arch_kwargs": kwargs, "step": 321,
+                           "model": {k: v.to(torch.float32) for k, v in net.state_dict().items()},
+                           "config": {"image_size": 96}, "style": {"name": "test", "sha256": "ab" * 32}})
+    return path

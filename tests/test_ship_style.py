@@ -1,34 +1,16 @@
 """scripts/ship_style.py: a student brought back as an .onnx (what a GPU run returns) ships with its tile graph and
 its training record read from the file's metadata."""
 
-from pathlib import Path
-
 import pytest
 
 from brushwork.cli import main
 
 
-@pytest.fixture
-def student_checkpoint(tmp_path) -> Path:
-    import torch
-
-    from brushwork.models.checkpoint import save_checkpoint
-    from brushwork.models.transformer_net import build_transformer
-
-    kwargs = {"width": 8, "depth": 2, "output": "tanh"}
-    net = build_transformer("johnson-light", **kwargs)
-    path = tmp_path / "student.pt"
-    save_checkpoint(path, {"kind": "model", "arch": "johnson-light", "arch_kwargs": kwargs, "step": 321,
-                           "model": {k: v.to(torch.float32) for k, v in net.state_dict().items()},
-                           "config": {"image_size": 96}, "style": {"name": "test", "sha256": "ab" * 32}})
-    return path
-
-
-def test_a_student_onnx_ships_with_its_tile_graph_and_record(student_checkpoint, tmp_path, load_script):
+def test_a_student_onnx_ships_with_its_tile_graph_and_record(tiny_checkpoint, tmp_path, load_script):
     ship_style = load_script("ship_style")
     exported = tmp_path / "gpu" / "test.fast.onnx"
     exported.parent.mkdir()
-    assert main(["export", str(student_checkpoint), "-o", str(exported)]) == 0  # and test.fast.tiled.onnx beside it
+    assert main(["export", str(tiny_checkpoint), "-o", str(exported)]) == 0  # and test.fast.tiled.onnx beside it
     shipped = tmp_path / "styles" / "test.fast.onnx"
     shipped.parent.mkdir()
 
@@ -40,9 +22,9 @@ def test_a_student_onnx_ships_with_its_tile_graph_and_record(student_checkpoint,
     assert (shipped.parent / tiled).read_bytes() == (exported.parent / tiled).read_bytes()
 
 
-def test_a_student_onnx_without_its_tile_graph_is_refused(student_checkpoint, tmp_path, load_script):
+def test_a_student_onnx_without_its_tile_graph_is_refused(tiny_checkpoint, tmp_path, load_script):
     ship_style = load_script("ship_style")
     exported = tmp_path / "test.fast.onnx"
-    assert main(["export", str(student_checkpoint), "-o", str(exported), "--no-tiling"]) == 0
+    assert main(["export", str(tiny_checkpoint), "-o", str(exported), "--no-tiling"]) == 0
     with pytest.raises(SystemExit, match="tile graph test.fast.tiled.onnx is missing"):
         ship_style.ship_student(exported, tmp_path / "shipped.fast.onnx")

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 
 from brushwork.infer import Stylizer
+from brushwork.infer.engine.contract import WEIGHTS_SHA256_KEY
+from brushwork.infer.engine.tiling import TiledStylizer
 from brushwork.styles import list_styles, quality_line, style_path
 from brushwork.train.evaluate.edges import edge_roughness
 
@@ -46,6 +48,21 @@ def test_a_shipped_style_paints_a_photo_with_calm_edges(entry):
         assert edge_roughness(out) <= 1.3, (kind, edge_roughness(out))
         small = Stylizer(path, device="cpu")(photo[:5, :7])  # tiny pictures too
         assert small.shape == (5, 7, 3), kind
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[s["name"] for s in SHIPPED])
+def test_a_shipped_tile_graph_reads_its_weights_from_the_model_and_paints_the_same(entry):
+    """Each tile graph keeps its weights in the model file beside it (models/shared_weights.py: the wheel carries
+    them once) and still paints what the whole network paints, in strips."""
+    image = Image.open(PHOTO).convert("RGB")
+    image.thumbnail((192, 192))
+    photo = np.asarray(image)
+    for kind, path in _files(entry):
+        tiled = TiledStylizer(path, device="cpu", tile=64)
+        assert WEIGHTS_SHA256_KEY in tiled.metadata, kind
+        assert tiled.path.stat().st_size < path.stat().st_size / 2, kind  # the program, not a second copy
+        difference = np.abs(tiled(photo).astype(int) - Stylizer(path, device="cpu")(photo).astype(int))
+        assert difference.max() <= 2 and difference.mean() < 0.05, (kind, difference.max(), difference.mean())
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no style ships in this checkout (docs/quality.md, the shipping rule)")

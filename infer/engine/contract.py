@@ -83,6 +83,9 @@ METADATA_KEYS = ("producer", "brushwork_version", "arch", "arch_kwargs", "stride
 TILED_SUFFIX = ".tiled.onnx"
 TILED_FORMAT = "2"  # 1: the whole network per tile with given statistics (thumbnail + refine); 2: layer by layer
 TILED_IO_KEY, TILED_FORMAT_KEY, TILED_PROGRAM_KEY = "tiled_io", "tiled_format", "tiled_program"
+# A shipped tile graph reads its weights from the main export's bytes (models/shared_weights.py): that file's name and
+# sha256, so that a changed main file is refused instead of read at the wrong offsets.
+WEIGHTS_IN_KEY, WEIGHTS_SHA256_KEY = "weights_in", "weights_sha256"
 
 
 def tiled_path(path: str | os.PathLike) -> Path:
@@ -108,6 +111,8 @@ __all__ = [
     "TILED_PROGRAM_KEY",
     "TILED_SUFFIX",
     "TRAINING_SCALE_KEY",
+    "WEIGHTS_IN_KEY",
+    "WEIGHTS_SHA256_KEY",
     "edge_margin",
     "min_input_side",
     "scene_pixels",

@@ -26,6 +26,7 @@ only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 from ... import BrushworkError
 from ..look.color import to_uint8
 from .activations import ArrayPool, Buffer, combine, padded, window
-from .contract import STRIDE, edge_margin, min_input_side, tiled_path
+from .contract import STRIDE, WEIGHTS_IN_KEY, WEIGHTS_SHA256_KEY, edge_margin, min_input_side, tiled_path
 from .memory import DEFAULT_TILE, Plan, plan
 from .padding import pad_to_min_side
 from .program import dead_after, read_program, strip_rows
@@ -75,6 +76,7 @@ class TiledStylizer(OnnxModel):
         if tile is not None and (not isinstance(tile, int) or tile < 8):
             raise BrushworkError(f"--tile {tile!r}: give a whole number of pixels, at least 8")
         super().__init__(companion_path(model_path), device, threads, arena)
+        check_shared_weights(self.path, self.metadata)
         self.margin = edge_margin(self.metadata)  # the main graph pads inside itself; the tile program is the bare net
         self.steps = read_program(self.metadata, self.path)
         self.tile = tile if tile is not None else DEFAULT_TILE
@@ -208,6 +210,17 @@ def companion_path(model_path: str | os.PathLike) -> Path:
         raise BrushworkError(f"--model {path}: no tile graph {tiled.name} beside it (needed by --tile/--max-memory); "
                              f"re-export with `brushwork export RUN -o {path}`")
     return tiled
+
+
+def check_shared_weights(tiled: Path, metadata: dict[str, str]) -> None:
+    """A tile graph that reads its weights from the main export's bytes (models/shared_weights.py) is only right
+    with the very file it was made from: onnxruntime would read a changed one at the old offsets without a word."""
+    if WEIGHTS_SHA256_KEY not in metadata:
+        return
+    source = tiled.with_name(metadata.get(WEIGHTS_IN_KEY, ""))
+    if hashlib.sha256(source.read_bytes()).hexdigest() != metadata[WEIGHTS_SHA256_KEY]:
+        raise BrushworkError(f"{tiled}: its weights are stored in {source.name}, which has changed since; export "
+                             f"the model again (`brushwork export RUN -o {source.name}`) or reinstall brushwork")
 
 
 __all__ = ["Span", "TiledStylizer", "plan_axis"]
