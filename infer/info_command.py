@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..config import add_arguments as add_config_arguments
 from ..config import from_args, option
-from .engine.contract import METADATA_KEYS, TRAINING_SCALE_KEY, scene_pixels, training_scale
+from .. import BrushworkError
+from .engine.contract import METADATA_KEYS, TILED_SUFFIX, TRAINING_SCALE_KEY, scene_pixels, training_scale
 
 
 @dataclass
@@ -31,7 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from ..styles import model_files
     from .engine.session import Stylizer
 
-    stylizers = [Stylizer(path, device="cpu") for path in model_files(args.model, "brushwork info")]
+    paths = model_files(args.model, "brushwork info")
+    for path in paths:
+        if path.name.endswith(TILED_SUFFIX):  # its inputs are the program's steps, not a picture
+            model = path.name.removesuffix(TILED_SUFFIX) + ".onnx"
+            raise BrushworkError(f"{path}: the tile graph of {model} (what `stylize --tile/--max-memory` runs); "
+                                 f"give the model itself: brushwork info {path.with_name(model)}")
+    stylizers = [Stylizer(path, device="cpu") for path in paths]
     if args.json:  # one document: the metadata, or {file name: metadata} for a style and its student
         metas = {s.path.name: s.metadata for s in stylizers}
         print(json.dumps(metas if len(metas) > 1 else stylizers[0].metadata, indent=2, sort_keys=True))

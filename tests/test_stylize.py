@@ -93,6 +93,14 @@ def test_info_prints_metadata(model, capsys):
     assert "style_name" in out and "negative" in out and "uint8" in out
 
 
+def test_info_on_a_tile_graph_names_its_model(tmp_path, make_invert_model, capsys):
+    make_invert_model(tmp_path / "invert.tiled.onnx")
+    assert main(["info", str(tmp_path / "invert.tiled.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "the tile graph of invert.onnx" in err and err.endswith(f"brushwork info {tmp_path / 'invert.onnx'}")
+    assert len(err.splitlines()) == 1
+
+
 def test_styles_says_none_ship(capsys, tmp_path, monkeypatch):
     from brushwork import styles
 
