@@ -10,9 +10,9 @@ import argparse
 import json
 from dataclasses import dataclass
 
+from .. import BrushworkError
 from ..config import add_arguments as add_config_arguments
 from ..config import from_args, option
-from .. import BrushworkError
 from .engine.contract import METADATA_KEYS, TILED_SUFFIX, TRAINING_SCALE_KEY, scene_pixels, training_scale
 
 

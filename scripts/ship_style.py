@@ -25,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from brushwork.cli import main as brushwork
+from brushwork.infer.engine.contract import tiled_path
 from brushwork.models.export import load_for_export
 from brushwork.models.shared_weights import share_weights
 
@@ -78,7 +79,7 @@ def share_tile_graphs(name: str) -> None:
     (models/shared_weights.py), so the wheel carries them once."""
     for model in (STYLES / f"{name}.onnx", STYLES / f"{name}.fast.onnx"):
         if model.is_file():
-            saved = share_weights(model.with_name(model.name.removesuffix(".onnx") + ".tiled.onnx"), model)
+            saved = share_weights(tiled_path(model), model)
             print(f"{model.name}: its tile graph reads {saved / 1e6:.1f} MB of weights from it")
 
 
