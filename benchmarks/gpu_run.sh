@@ -45,7 +45,8 @@ else
   # wip/ (udnie at balance 10). The shipped ones only when STYLES names them (e.g.
   # the_scream:the_scream:0.36011803795914016:the_scream); more steps will not remove the_scream's flat-sky glow,
   # which its loss prefers (docs/quality.md "the_scream's blob"). Run gpu_prepare.sh after
-  # scripts/photos_from_gcompris.py: 199 photos instead of 77 (docs/quality.md "More photos").
+  # scripts/photos_from_gcompris.py and scripts/photos_from_debian.py: 256 photos instead of 77 (docs/quality.md
+  # "More photos").
   STYLES=${STYLES:-"woman_with_hat_matisse:woman_with_hat_matisse:0.23792289340939568:wip/woman_with_hat_matisse_224px_balance3_7125steps.pt
     udnie:udnie:1.0824297396769172:wip/udnie_224px_balance10_4755steps.pt"}
   WORKERS=${WORKERS:-2}
