@@ -56,7 +56,7 @@ def main() -> None:
     if args.limitations:
         quality["limitations"] = args.limitations
     record_quality(model, quality)
-    entry = {"name": args.name, "file": model.name, "tiled_file": f"{args.name}.tiled.onnx", "title": args.title,
+    entry = {"name": args.name, "file": model.name, "tiled_file": tiled_path(model).name, "title": args.title,
              "artist": args.painter, "year": args.year, "painting_source": args.source, "licence": args.licence,
              "training": {"command": args.command, "steps": ckpt.get("step"), "hours": float(args.hours),
                           "hardware": args.hardware, "init": (ckpt.get("init") or {}).get("source"),
@@ -64,7 +64,7 @@ def main() -> None:
                           "style_weight": config.get("style_weight"), "tv_weight": config.get("tv_weight")},
              "quality": quality}
     if args.student:
-        entry.update(student=student.name, student_tiled_file=f"{args.name}.fast.tiled.onnx",
+        entry.update(student=student.name, student_tiled_file=tiled_path(student).name,
                      student_training=student_training)
     index_path = STYLES / "index.json"
     styles = json.loads(index_path.read_text())["styles"] if index_path.is_file() else []
@@ -95,12 +95,12 @@ def ship_student(source: Path, student: Path) -> dict:
                 "image_size": (ckpt.get("config") or {}).get("image_size")}
     import onnx
 
-    tiled = source.with_name(source.name.removesuffix(".onnx") + ".tiled.onnx")
+    tiled = tiled_path(source)
     if not tiled.is_file():
         raise SystemExit(f"{source}: its tile graph {tiled.name} is missing beside it; export the student again")
     meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
     shutil.copyfile(source, student)
-    shutil.copyfile(tiled, student.with_name(student.name.removesuffix(".onnx") + ".tiled.onnx"))
+    shutil.copyfile(tiled, tiled_path(student))
     config = json.loads(meta.get("training_config") or "{}")
     return {"arch": meta.get("arch"), "steps": int(meta["training_step"]) if meta.get("training_step") else None,
             "image_size": config.get("image_size")}
